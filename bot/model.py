@@ -169,7 +169,8 @@ class KnowledgeBase:
         for unit in self.units:
             for other in unit.duties:
                 for link in other.links:
-                    if link.unit_id == duty.unit_id and link.number in (None, duty.number):
+                    # Only numbered links read backwards: a whole-unit link names no duty.
+                    if link.unit_id == duty.unit_id and link.number == duty.number:
                         if other.ref not in refs:
                             refs.append(other.ref)
         return refs
