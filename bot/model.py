@@ -170,9 +170,9 @@ class KnowledgeBase:
             for other in unit.duties:
                 for link in other.links:
                     # Only numbered links read backwards: a whole-unit link names no duty.
-                    if link.unit_id == duty.unit_id and link.number == duty.number:
-                        if other.ref not in refs:
-                            refs.append(other.ref)
+                    matches = link.unit_id == duty.unit_id and link.number == duty.number
+                    if matches and other.ref not in refs:
+                        refs.append(other.ref)
         return refs
 
     @property

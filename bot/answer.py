@@ -1,0 +1,159 @@
+"""Turn a match into what the user is told, as data, plus a plain-text rendering.
+
+The Telegram layer renders the same :class:`Answer` as HTML; the CLI prints
+:func:`render_plain`. Everything said to users is Indonesian.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.matcher import Candidate, MatchResult, Reason
+from bot.model import Duty, KnowledgeBase, Level, Unit
+
+# Confidence bands, in words people understand (score is in [0, 1]).
+CONFIDENCE_BANDS: tuple[tuple[float, str], ...] = (
+    (0.8, "sangat yakin"),
+    (0.62, "cukup yakin"),
+    (0.0, "kurang yakin, mohon dicek"),
+)
+
+DECLINE_MESSAGES = {
+    Reason.EMPTY: "Pertanyaannya kosong. Tulis saja, misalnya: siapa yang mengurus arsip surat masuk?",
+    Reason.CHITCHAT: (
+        "Halo! Saya membantu mencari unit yang menangani suatu urusan di KPU Provinsi Banten. "
+        "Tanyakan misalnya: siapa yang mengurus kenaikan gaji berkala?"
+    ),
+    Reason.FACT_QUESTION: (
+        "Maaf, saya hanya bisa menjawab siapa (Divisi/Sub Bagian) yang menangani suatu urusan "
+        "menurut SOP, bukan angka, tanggal, atau fakta pemilu."
+    ),
+    Reason.OTHER_AGENCY: (
+        "Maaf, sepertinya itu urusan instansi lain. Saya hanya tahu pembagian tugas di KPU Provinsi Banten."
+    ),
+    Reason.NO_MATCH: "Maaf, saya belum menemukan unit yang menangani hal itu dalam SOP.",
+    Reason.LOW_SCORE: "Maaf, saya belum yakin unit mana yang menangani hal itu.",
+}
+ASK_HINT = (
+    'Coba sebut urusannya dengan kata kunci yang jelas, misalnya: "siapa yang mengurus SPJ perjalanan dinas?"'
+)
+
+
+def confidence_label(score: float) -> str:
+    """A score in words."""
+    return next(label for floor, label in CONFIDENCE_BANDS if score >= floor)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A unit named in an answer, with the duty that makes it responsible."""
+
+    unit: Unit
+    duty: Duty | None
+    score: float
+    parent: Unit | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Everything a reply needs, independent of how it is displayed."""
+
+    question: str
+    answered: bool
+    reason: Reason
+    confidence: float
+    divisi: Assignment | None
+    subbag: Assignment | None
+    alternatives: tuple[Assignment, ...]
+    ambiguous: bool
+    nearest: tuple[Unit, ...]
+    corrections: dict[str, str]
+
+    @property
+    def confidence_words(self) -> str:
+        """How sure the bot is, in words."""
+        return confidence_label(self.confidence)
+
+    @property
+    def decline_message(self) -> str:
+        """Why there is no answer, politely."""
+        return DECLINE_MESSAGES.get(self.reason, DECLINE_MESSAGES[Reason.NO_MATCH])
+
+
+def build_answer(result: MatchResult, kb: KnowledgeBase, ambiguity_margin: float = 0.05) -> Answer:
+    """Resolve candidate ids into units and duties the reply can cite."""
+
+    def assignment(candidate: Candidate | None) -> Assignment | None:
+        if candidate is None:
+            return None
+        unit = kb.unit(candidate.unit_id)
+        duty = kb.duty(candidate.duty) if candidate.duty else None
+        if duty is None and candidate.via is not None and candidate.via.unit_id == unit.id:
+            duty = kb.duty(candidate.via)
+        parents = kb.ancestors(unit.id)
+        return Assignment(unit, duty, candidate.score, parents[0] if parents else None)
+
+    top_divisi = result.divisi[0] if result.divisi else None
+    top_subbag = result.subbag[0] if result.subbag else None
+    divisi = assignment(top_divisi)
+    subbag = assignment(top_subbag)
+    # A subbag far weaker than the divisi is not really implicated (e.g. ad hoc recruitment).
+    if subbag and divisi and subbag.score < 0.6 * divisi.score:
+        subbag = None
+    alternatives: list[Assignment] = []
+    ambiguous = False
+    for level, ranking in ((Level.DIVISI, result.divisi), (Level.SUBBAG, result.subbag)):
+        if result.ambiguous_at(level, ambiguity_margin):
+            ambiguous = True
+            top = ranking[0].score
+            alternatives += [
+                a for c in ranking[1:3] if top - c.score < ambiguity_margin and (a := assignment(c))
+            ]
+    nearest_ids = list(dict.fromkeys(c.unit_id for c in (*result.subbag[:2], *result.divisi[:2])))
+    return Answer(
+        question=result.question,
+        answered=result.answered,
+        reason=result.reason,
+        confidence=result.confidence,
+        divisi=divisi,
+        subbag=subbag,
+        alternatives=tuple(alternatives),
+        ambiguous=ambiguous,
+        nearest=tuple(kb.unit(i) for i in nearest_ids[:3]),
+        corrections=result.corrections,
+    )
+
+
+def _duty_line(assignment: Assignment) -> str:
+    if assignment.duty is None:
+        return ""
+    return f'   Tugas #{assignment.duty.number}: "{assignment.duty.text}"'
+
+
+def render_plain(answer: Answer) -> str:
+    """The answer as plain text for the terminal."""
+    if not answer.answered:
+        lines = [answer.decline_message]
+        if answer.nearest and answer.reason in (Reason.LOW_SCORE, Reason.NO_MATCH):
+            lines.append("Unit terdekat: " + "; ".join(u.short_name for u in answer.nearest))
+        if answer.reason in (Reason.LOW_SCORE, Reason.NO_MATCH, Reason.EMPTY):
+            lines.append(ASK_HINT)
+        return "\n".join(lines)
+    lines = []
+    if answer.divisi:
+        lines.append(f"Divisi     : {answer.divisi.unit.name}")
+        lines.append(_duty_line(answer.divisi))
+    if answer.subbag:
+        bagian = f" ({answer.subbag.parent.name})" if answer.subbag.parent else ""
+        lines.append(f"Sub Bagian : {answer.subbag.unit.name}{bagian}")
+        lines.append(_duty_line(answer.subbag))
+    else:
+        lines.append("Sub Bagian : SOP tidak menyebut Sub Bagian pelaksana khusus untuk urusan ini.")
+    lines.append(f"Keyakinan  : {answer.confidence_words} ({answer.confidence:.0%})")
+    if answer.alternatives:
+        names = "; ".join(a.unit.short_name for a in answer.alternatives)
+        lines.append(f"Mungkin juga: {names}")
+    if answer.corrections:
+        fixed = ", ".join(f"{k} → {v}" for k, v in answer.corrections.items())
+        lines.append(f"(dibaca sebagai: {fixed})")
+    return "\n".join(line for line in lines if line)
