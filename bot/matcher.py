@@ -56,6 +56,8 @@ class MatcherConfig:
     # words must be explained by one duty (a topic like "arsip?" is; "libur nasional" is not).
     uncued_threshold: float = 0.55
     uncued_min_coverage: float = 0.6
+    # Greeting plus a question with no "who handles" cue: answer only on strong evidence.
+    greeting_threshold: float = 0.8
     # Top two closer than this: too close to call, offer both.
     ambiguity_margin: float = 0.05
     # Weight of a question word the KB has never seen, relative to the rarest KB word.
@@ -229,6 +231,9 @@ class Matcher:
     def match(self, question: str) -> MatchResult:
         """Rank units for ``question`` and decide whether to answer."""
         norm = self.normalizer.normalize(question)
+        # Greetings and thanks are not the topic: "terima kasih" must not match "surat diterima"
+        # (the cue words stay in ``words`` for the decision).
+        norm = norm.without(self._cues.chitchat_spans(norm))
         if not norm.groups:
             reason = Reason.CHITCHAT if self._cues.chitchat(norm) else Reason.EMPTY
             return MatchResult(question, norm.text, False, reason, corrections=norm.corrections)
@@ -346,7 +351,9 @@ class Matcher:
                 return Reason.FACT_QUESTION
             if cues.other_agency(norm):
                 return Reason.OTHER_AGENCY
-            if cues.chitchat(norm) and result.confidence < self.config.uncued_threshold:
+            # A greeting with a word or two left over ("apa kabar hari ini") is small talk;
+            # "selamat pagi, SPJ perjalanan dinas?" still gets its answer.
+            if cues.chitchat(norm) and (len(norm.groups) < 2 or result.confidence < self.config.greeting_threshold):
                 return Reason.CHITCHAT
         if not result.divisi and not result.subbag:
             return Reason.NO_MATCH
@@ -387,6 +394,9 @@ class _Cues:
 
     def chitchat(self, norm: Normalized) -> bool:
         return bool(self._spans(norm, self._chitchat))
+
+    def chitchat_spans(self, norm: Normalized) -> list[range]:
+        return self._spans(norm, self._chitchat)
 
     def other_agency(self, norm: Normalized) -> bool:
         return bool(self._spans(norm, self._agencies))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
@@ -40,6 +40,8 @@ class Group:
 
     surface: str
     options: tuple[tuple[str, ...], ...]
+    position: int = 0
+    """Index of the word in :attr:`Normalized.words`."""
 
     @property
     def terms(self) -> frozenset[str]:
@@ -65,6 +67,11 @@ class Normalized:
     def terms(self) -> frozenset[str]:
         """All terms of all groups."""
         return frozenset(t for g in self.groups for t in g.terms)
+
+    def without(self, spans: list[range]) -> Normalized:
+        """The same question minus the words inside ``spans`` (e.g. a greeting)."""
+        groups = tuple(g for g in self.groups if not any(g.position in span for span in spans))
+        return replace(self, groups=groups)
 
     def find_phrase(self, phrase: tuple[str, ...]) -> list[range]:
         """Where ``phrase`` (stemmed words) occurs, before stopword removal."""
@@ -193,7 +200,7 @@ class Normalizer:
         """Full pipeline for a question or a KB phrase."""
         words, corrections = self.standard_words(text)
         groups = []
-        for word in words:
+        for position, word in enumerate(words):
             if word in self._stopwords:
                 continue
             options: list[tuple[str, ...]] = [(self.stem(word),)]
@@ -202,7 +209,7 @@ class Normalizer:
                 expanded = tuple(self.stem(w) for w in tokenize(expansion) if w not in self._stopwords)
                 if expanded and expanded not in options:
                     options.append(expanded)
-            groups.append(Group(surface=word, options=tuple(options)))
+            groups.append(Group(surface=word, options=tuple(options), position=position))
         lemmas = tuple(self.lemma(w) for w in words)
         return Normalized(tuple(words), tuple(groups), corrections, lemmas)
 
