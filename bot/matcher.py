@@ -353,7 +353,9 @@ class Matcher:
                 return Reason.OTHER_AGENCY
             # A greeting with a word or two left over ("apa kabar hari ini") is small talk;
             # "selamat pagi, SPJ perjalanan dinas?" still gets its answer.
-            if cues.chitchat(norm) and (len(norm.groups) < 2 or result.confidence < self.config.greeting_threshold):
+            if cues.chitchat(norm) and (
+                len(norm.groups) < 2 or result.confidence < self.config.greeting_threshold
+            ):
                 return Reason.CHITCHAT
         if not result.divisi and not result.subbag:
             return Reason.NO_MATCH

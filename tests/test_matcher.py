@@ -115,3 +115,16 @@ def test_a_taught_phrase_is_used_at_once_and_can_be_removed() -> None:
     assert result.subbag[0].learned
     assert matcher.remove_phrase("subbag-hukum", "urusan parkir motor tamu")
     assert not matcher.match(question).subbag or matcher.match(question).subbag[0].unit_id != "subbag-hukum"
+
+
+def test_accuracy_on_the_independent_holdout_set(shared_matcher: Matcher) -> None:
+    """Questions written without seeing the KB or the dev set (tests/data/holdout.yaml)."""
+    from pathlib import Path
+
+    from bot.evaluation import evaluate
+
+    report = evaluate(shared_matcher, Path(__file__).parent / "data" / "holdout.yaml")
+    assert report.top1["divisi"].rate >= 0.9
+    assert report.top1["subbag"].rate >= 0.85
+    assert report.out_of_scope_declined.rate >= 0.85
+    assert report.wrongly_declined.rate <= 0.08
