@@ -1,0 +1,156 @@
+"""Command line: ``python -m bot`` / ``tupoksi``.
+
+Everything the bot knows is usable without Telegram: ask questions, score a
+labeled set, validate the knowledge base, read the query-log reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.answer import build_answer, render_plain
+from bot.kb import DEFAULT_KB_DIR, KnowledgeBaseError, load_kb
+from bot.matcher import Candidate, Matcher, MatchResult
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_INVALID = 2
+
+
+def _candidates_json(candidates: Sequence[Candidate]) -> list[dict]:
+    return [
+        {"id": c.unit_id, "score": c.score, "duty": str(c.duty) if c.duty else None}
+        for c in candidates
+    ]
+
+
+def result_json(result: MatchResult) -> dict:
+    """The JSON contract of ``ask --jsonl`` (see ../shared/eval/score.py)."""
+    return {
+        "answered": result.answered,
+        "reason": str(result.reason),
+        "confidence": round(result.confidence, 4),
+        "divisi": _candidates_json(result.divisi),
+        "subbag": _candidates_json(result.subbag),
+        "bagian": _candidates_json(result.bagian),
+        "normalized": result.normalized,
+    }
+
+
+def _load(kb_dir: Path) -> Matcher:
+    return Matcher(load_kb(kb_dir))
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer one question, or one per stdin line with --jsonl."""
+    matcher = _load(args.kb)
+    if args.jsonl:
+        stdin = sys.stdin
+        if hasattr(stdin, "reconfigure"):
+            stdin.reconfigure(encoding="utf-8", errors="replace")
+        for line in stdin:
+            print(json.dumps(result_json(matcher.match(line.rstrip("\r\n"))), ensure_ascii=False), flush=True)
+        return EXIT_OK
+    question = " ".join(args.question)
+    if not question.strip():
+        print("Tulis pertanyaannya, misalnya: tupoksi ask \"siapa yang mengurus arsip?\"", file=sys.stderr)
+        return EXIT_INVALID
+    result = matcher.match(question)
+    print(render_plain(build_answer(result, matcher.kb, matcher.config.ambiguity_margin)))
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Score the matcher on a labeled YAML set."""
+    from bot.evaluation import evaluate
+
+    try:
+        report = evaluate(_load(args.kb), args.file)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"cannot evaluate {args.file}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    lines = report.lines()
+    print("\n".join(lines if args.verbose else lines[len(report.misses) :]))
+    return EXIT_OK
+
+
+def cmd_check_kb(args: argparse.Namespace) -> int:
+    """Validate a KB folder; exit 2 listing every problem."""
+    kb = load_kb(args.path)
+    print(
+        f"OK: {args.path}: {len(kb.units)} units, {kb.duty_count} duties, "
+        f"version {kb.version} ({kb.content_hash})"
+    )
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start the Telegram bot with settings from the environment and .env."""
+    from bot.config import ConfigError, load_settings
+
+    try:
+        settings = load_settings(dotenv_path=args.env_file)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"tupoksi: {problem}", file=sys.stderr)
+        return EXIT_INVALID
+    from bot.telegram_app import run_bot  # imports telegram: only when the bot runs
+
+    # An explicit --kb wins over KB_DIR.
+    return run_bot(settings, kb_dir=args.kb if args.kb != DEFAULT_KB_DIR else settings.kb_dir)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="tupoksi", description="Tupoksi Bot: siapa yang mengurus apa di KPU Provinsi Banten."
+    )
+    parser.add_argument(
+        "--kb", type=Path, default=DEFAULT_KB_DIR, help="knowledge base folder (default: %(default)s)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="answer a question")
+    ask.add_argument("question", nargs="*", help="the question (omit with --jsonl)")
+    ask.add_argument(
+        "--jsonl", action="store_true", help="read questions from stdin, print one JSON object per line"
+    )
+    ask.set_defaults(func=cmd_ask)
+
+    ev = sub.add_parser("eval", help="score the matcher on a labeled YAML set")
+    ev.add_argument("file", type=Path)
+    ev.add_argument("-v", "--verbose", action="store_true", help="also list every miss")
+    ev.set_defaults(func=cmd_eval)
+
+    check = sub.add_parser("check-kb", help="validate a knowledge base")
+    check.add_argument("path", nargs="?", type=Path, default=DEFAULT_KB_DIR)
+    check.set_defaults(func=cmd_check_kb)
+
+    run = sub.add_parser("run", help="start the Telegram bot (settings: environment and .env)")
+    run.add_argument(
+        "--env-file", type=Path, default=Path(".env"), help="settings file (default: %(default)s)"
+    )
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``tupoksi`` and ``python -m bot``."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KnowledgeBaseError as exc:
+        print(f"The knowledge base is invalid ({len(exc.problems)} problem(s)):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,579 @@
+"""Telegram handlers: parse the update, ask the core, log the question, render and reply.
+
+Handlers stay short; the wording lives in :mod:`bot.render`, the matching in the
+core. Dependencies are reached through :func:`deps`, never by string lookups in
+handlers. The handler list and its order are in :func:`handlers`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from rapidfuzz import fuzz, process, utils
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    CallbackQuery,
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    Message,
+    MessageEntity,
+    Update,
+    User,
+)
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    ChosenInlineResultHandler,
+    CommandHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.answer import Answer, Assignment, build_answer
+from bot.config import Settings
+from bot.matcher import Candidate, Matcher, MatchResult, Reason
+from bot.model import KnowledgeBase, Level, Unit
+from bot.render import (
+    ADMIN_COMMANDS,
+    CB_EXAMPLE,
+    CB_LIST,
+    CB_UNIT,
+    EXAMPLE_QUESTIONS,
+    LEVEL_ICON,
+    LEVEL_LABEL,
+    NO_INLINE_RESULT_TEXT,
+    PUBLIC_COMMANDS,
+    STALE_BUTTON_TEXT,
+    UNKNOWN_COMMAND_HTML,
+    Keyboard,
+    answer_buttons,
+    answer_html,
+    ask_usage_html,
+    assignment_html,
+    example_buttons,
+    help_html,
+    parse_callback,
+    split_message,
+    structure_html,
+    unit_card_buttons,
+    unit_card_html,
+    unit_list_buttons,
+    unit_list_html,
+    unit_not_found_html,
+)
+
+logger = logging.getLogger(__name__)
+
+DEPS_KEY = "tupoksi"
+INLINE_CACHE_SECONDS = 10
+INLINE_MAX_RESULTS = 5
+# Inline results: units scoring below this share of the best one are not "likely".
+INLINE_MIN_RELATIVE_SCORE = 0.6
+# /divisi <name>: how close (0-100, rapidfuzz WRatio) a name must be to count as meant.
+UNIT_NAME_CUTOFF = 80
+_GROUP_TYPES = (Chat.GROUP, Chat.SUPERGROUP)
+_LEVEL_WORDS = frozenset({"divisi", "div", "sub", "bagian", "subbag", "subbagian", "kasubbag", "kabag"})
+
+
+# -- dependencies and the query log ------------------------------------------------------
+
+
+def new_query_id() -> str:
+    """A fresh query id: 12 hex characters, short enough for callback data."""
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueryRecord:
+    """One question as the bot saw it (field names match ``bot.storage.QueryRecord``)."""
+
+    source: str  # 'private' | 'group' | 'inline'
+    text: str
+    normalized: str
+    answered: bool
+    id: str = field(default_factory=new_query_id)
+    asked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    chat_id: int | None = None
+    chat_type: str | None = None
+    user_id: int | None = None
+    divisi_id: str | None = None
+    divisi_score: float | None = None
+    subbag_id: str | None = None
+    subbag_score: float | None = None
+    duty_ref: str | None = None
+    kb_version: str | None = None
+    latency_ms: float | None = None
+
+
+class QueryLogger(Protocol):
+    """Where questions go for the admins; ``log`` must return at once and never block."""
+
+    def log(self, record: QueryRecord) -> None: ...
+
+
+class NullQueryLogger:
+    """Keeps nothing (the default until the storage is wired in)."""
+
+    def log(self, record: QueryRecord) -> None:
+        """Drop the record."""
+
+
+@dataclass
+class BotDeps:
+    """Everything handlers need, stored once in ``application.bot_data``."""
+
+    settings: Settings
+    kb: KnowledgeBase
+    matcher: Matcher
+    query_log: QueryLogger = field(default_factory=NullQueryLogger)
+
+    @property
+    def keeps_questions(self) -> bool:
+        """True when unanswered questions really reach the admins."""
+        return not isinstance(self.query_log, NullQueryLogger)
+
+    def ask(self, question: str, *, source: str, chat: Chat | None, user: User | None) -> Answer:
+        """Match, build the answer and log the question (logging never breaks answering)."""
+        started = time.perf_counter()
+        result = self.matcher.match(question)
+        answer = build_answer(result, self.kb, self.matcher.config.ambiguity_margin)
+        latency_ms = (time.perf_counter() - started) * 1000
+        self.log(make_record(result, self.kb, source=source, chat=chat, user=user, latency_ms=latency_ms))
+        return answer
+
+    def log(self, record: QueryRecord) -> None:
+        """Hand ``record`` to the query log; a failing logger is reported, not raised."""
+        try:
+            self.query_log.log(record)
+        except Exception:
+            logger.exception("query log failed; question %s not logged", record.id)
+
+
+def deps(context: ContextTypes.DEFAULT_TYPE | Application) -> BotDeps:
+    """The application's :class:`BotDeps` (from a handler's context or the application)."""
+    value = context.bot_data[DEPS_KEY]
+    assert isinstance(value, BotDeps)
+    return value
+
+
+def make_record(
+    result: MatchResult,
+    kb: KnowledgeBase,
+    *,
+    source: str,
+    chat: Chat | None,
+    user: User | None,
+    latency_ms: float,
+) -> QueryRecord:
+    """The log record of one question."""
+    top_divisi = result.divisi[0] if result.divisi else None
+    top_subbag = result.subbag[0] if result.subbag else None
+    best = max((c for c in (top_divisi, top_subbag) if c), key=lambda c: c.score, default=None)
+    return QueryRecord(
+        source=source,
+        text=result.question,
+        normalized=result.normalized,
+        answered=result.answered,
+        chat_id=chat.id if chat else None,
+        chat_type=chat.type if chat else None,
+        user_id=user.id if user else None,
+        divisi_id=top_divisi.unit_id if top_divisi else None,
+        divisi_score=top_divisi.score if top_divisi else None,
+        subbag_id=top_subbag.unit_id if top_subbag else None,
+        subbag_score=top_subbag.score if top_subbag else None,
+        duty_ref=str(best.duty) if best and best.duty else None,
+        kb_version=kb.version,
+        latency_ms=round(latency_ms, 3),
+    )
+
+
+# -- pure helpers ----------------------------------------------------------------------
+
+
+def command_argument(message: Message) -> str:
+    """The text after the command (``/tanya@Bot  apa?`` → ``apa?``)."""
+    parts = (message.text or "").split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+def mentions_bot(message: Message, username: str) -> bool:
+    """True when ``message`` mentions ``@username``."""
+    wanted = f"@{username}".lower()
+    return any(v.lower() == wanted for v in message.parse_entities([MessageEntity.MENTION]).values())
+
+
+def without_bot_mention(message: Message, username: str) -> str:
+    """The message text with every ``@username`` removed and spaces tidied."""
+    text = message.text or ""
+    for value in message.parse_entities([MessageEntity.MENTION]).values():
+        if value.lower() == f"@{username}".lower():
+            text = text.replace(value, " ")
+    return " ".join(text.split())
+
+
+def is_reply_to(message: Message, user_id: int) -> bool:
+    """True when ``message`` replies to a message sent by ``user_id``."""
+    reply = message.reply_to_message
+    # In forum topics every message "replies" to the topic's first (service) message.
+    return bool(
+        reply and reply.from_user and reply.from_user.id == user_id and not reply.forum_topic_created
+    )
+
+
+def replied_question(message: Message, bot_id: int) -> str:
+    """The text of a colleague's message this one replies to ("/tanya" under a question)."""
+    reply = message.reply_to_message
+    if reply is None or is_reply_to(message, bot_id) or reply.forum_topic_created:
+        return ""
+    return " ".join((reply.text or "").split())
+
+
+class AddressedToBot(filters.MessageFilter):
+    """A message that mentions the bot by username or replies to one of its messages."""
+
+    def filter(self, message: Message) -> bool:
+        bot = message.get_bot()
+        return is_reply_to(message, bot.id) or mentions_bot(message, bot.username)
+
+
+def find_unit(kb: KnowledgeBase, matcher: Matcher, query: str, level: Level) -> Unit | None:
+    """The unit of ``level`` that ``query`` names (fuzzy), or whose duties it describes."""
+    names: dict[str, str] = {}
+    for unit in kb.units_at(level):
+        for name in (unit.name, unit.short_name, *unit.aliases):
+            if key := _unit_words(name):
+                names.setdefault(key, unit.id)
+    wanted = _unit_words(query)
+    found = process.extractOne(wanted, list(names), scorer=fuzz.WRatio, score_cutoff=UNIT_NAME_CUTOFF)
+    if found:
+        return kb.unit(names[found[0]])
+    ranking = matcher.match(query).ranking(level)
+    if ranking and ranking[0].score >= matcher.config.answer_threshold:
+        return kb.unit(ranking[0].unit_id)
+    return None
+
+
+def _unit_words(name: str) -> str:
+    """A unit name without the words every unit of a level shares ("Divisi", "Sub Bagian")."""
+    words = utils.default_process(name).split()
+    return " ".join(w for w in words if w not in _LEVEL_WORDS)
+
+
+def candidate_assignment(kb: KnowledgeBase, candidate: Candidate) -> Assignment:
+    """A ranked candidate as an :class:`Assignment` (same rules as ``build_answer``)."""
+    unit = kb.unit(candidate.unit_id)
+    duty = kb.duty(candidate.duty) if candidate.duty else None
+    if duty is None and candidate.via is not None and candidate.via.unit_id == unit.id:
+        duty = kb.duty(candidate.via)
+    parents = kb.ancestors(unit.id)
+    return Assignment(unit, duty, candidate.score, parents[0] if parents else None)
+
+
+def likely_units(kb: KnowledgeBase, result: MatchResult) -> list[Assignment]:
+    """Up to five units for inline mode, best first, Divisi and Sub Bagian together."""
+    if not result.answered:
+        return []
+    ranked = sorted((*result.divisi, *result.subbag), key=lambda c: -c.score)
+    floor = ranked[0].score * INLINE_MIN_RELATIVE_SCORE if ranked else 0.0
+    return [candidate_assignment(kb, c) for c in ranked[:INLINE_MAX_RESULTS] if c.score >= floor]
+
+
+def keyboard_markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
+    """Telegram markup for a :data:`~bot.render.Keyboard` (None when empty)."""
+    if not keyboard:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.text, callback_data=b.data) for b in row] for row in keyboard]
+    )
+
+
+def in_group(chat: Chat | None) -> bool:
+    """True for groups and supergroups."""
+    return chat is not None and chat.type in _GROUP_TYPES
+
+
+# -- sending ---------------------------------------------------------------------------
+
+
+async def reply_html(message: Message, html: str, keyboard: Keyboard = ()) -> None:
+    """Reply with ``html`` split to Telegram's limit; buttons go under the last part.
+
+    In groups the first part quotes the question (PTB's default), the rest do not.
+    """
+    parts = split_message(html)
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        await message.reply_text(
+            part,
+            reply_markup=keyboard_markup(keyboard) if last else None,
+            do_quote=None if index == 0 else False,
+        )
+
+
+async def edit_html(query: CallbackQuery, html: str, keyboard: Keyboard = ()) -> None:
+    """Show ``html`` in place of the pressed message; overflow goes into new messages."""
+    first, *more = split_message(html)
+    try:
+        await query.edit_message_text(first, reply_markup=None if more else keyboard_markup(keyboard))
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():  # pressing the same button twice
+            raise
+    if more and isinstance(query.message, Message):
+        for index, part in enumerate(more):
+            last = index == len(more) - 1
+            await query.message.reply_text(
+                part, reply_markup=keyboard_markup(keyboard) if last else None, do_quote=False
+            )
+
+
+# -- commands --------------------------------------------------------------------------
+
+
+async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start and /help: what the bot does, example questions as buttons, the commands."""
+    message = update.effective_message
+    d = deps(context)
+    is_admin = d.settings.is_admin(update.effective_user.id if update.effective_user else None)
+    html = help_html(
+        d.kb, bot_username=context.bot.username, in_group=in_group(message.chat), is_admin=is_admin
+    )
+    await reply_html(message, html, example_buttons())
+
+
+async def tanya_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/tanya <pertanyaan>, or /tanya as a reply to someone's question."""
+    message = update.effective_message
+    question = command_argument(message) or replied_question(message, context.bot.id)
+    if not question:
+        await reply_html(message, ask_usage_html(context.bot.username, in_group=in_group(message.chat)))
+        return
+    await answer_question(message, context, question)
+
+
+async def divisi_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/divisi: the Divisi as buttons; /divisi <nama>: that Divisi's card."""
+    await _unit_command(update.effective_message, context, Level.DIVISI)
+
+
+async def subbag_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/subbag: the Sub Bagian as buttons; /subbag <nama>: that Sub Bagian's card."""
+    await _unit_command(update.effective_message, context, Level.SUBBAG)
+
+
+async def _unit_command(message: Message, context: ContextTypes.DEFAULT_TYPE, level: Level) -> None:
+    d = deps(context)
+    query = command_argument(message)
+    unit = find_unit(d.kb, d.matcher, query, level) if query else None
+    if unit is not None:
+        await reply_html(message, unit_card_html(d.kb, unit), unit_card_buttons(d.kb, unit))
+        return
+    text = unit_not_found_html(level, query) if query else unit_list_html(d.kb, level)
+    await reply_html(message, text, unit_list_buttons(d.kb, level))
+
+
+async def struktur_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/struktur: the whole organisation as a tree."""
+    await reply_html(update.effective_message, structure_html(deps(context).kb))
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command nobody handles, in a private chat: point to /help."""
+    await reply_html(update.effective_message, UNKNOWN_COMMAND_HTML)
+
+
+# -- questions -------------------------------------------------------------------------
+
+
+async def answer_question(
+    message: Message, context: ContextTypes.DEFAULT_TYPE, question: str, *, quiet_chitchat: bool = False
+) -> None:
+    """Answer ``question`` asked in ``message``; ``quiet_chitchat`` stays silent on small talk."""
+    d = deps(context)
+    source = "group" if in_group(message.chat) else "private"
+    answer = d.ask(question, source=source, chat=message.chat, user=message.from_user)
+    if quiet_chitchat and answer.reason is Reason.CHITCHAT:
+        return
+    await reply_html(message, answer_html(answer, noted=d.keeps_questions), answer_buttons(answer))
+
+
+async def private_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any text in a private chat is a question."""
+    message = update.effective_message
+    await answer_question(message, context, message.text or "")
+
+
+async def group_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A group message that mentions the bot or replies to it."""
+    message = update.effective_message
+    question = without_bot_mention(message, context.bot.username)
+    question = question or replied_question(message, context.bot.id)
+    mentioned = mentions_bot(message, context.bot.username)
+    if not question:
+        await reply_html(message, ask_usage_html(context.bot.username, in_group=True))
+        return
+    # "makasih" in reply to an answer needs no reply; an explicit mention always gets one.
+    await answer_question(message, context, question, quiet_chitchat=not mentioned)
+
+
+# -- buttons ---------------------------------------------------------------------------
+
+
+async def unit_card_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """u1:<unit id>: show that unit's card in place of the pressed message."""
+    query = update.callback_query
+    d = deps(context)
+    parsed = parse_callback(query.data)
+    unit = d.kb.get(parsed[1]) if parsed else None
+    if unit is None:
+        await query.answer(STALE_BUTTON_TEXT)
+        return
+    await query.answer()
+    await edit_html(query, unit_card_html(d.kb, unit), unit_card_buttons(d.kb, unit))
+
+
+async def unit_list_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """l1:<level>: show the list of Divisi or Sub Bagian in place."""
+    query = update.callback_query
+    d = deps(context)
+    parsed = parse_callback(query.data)
+    level = parsed[1] if parsed else ""
+    if level not in (Level.DIVISI, Level.SUBBAG):
+        await query.answer(STALE_BUTTON_TEXT)
+        return
+    await query.answer()
+    await edit_html(query, unit_list_html(d.kb, Level(level)), unit_list_buttons(d.kb, Level(level)))
+
+
+async def example_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """q1:<n>: ask example question n and post the answer as a new message."""
+    query = update.callback_query
+    parsed = parse_callback(query.data)
+    index = int(parsed[1]) if parsed and parsed[1].isdigit() else -1
+    if not 0 <= index < len(EXAMPLE_QUESTIONS) or not isinstance(query.message, Message):
+        await query.answer(STALE_BUTTON_TEXT)
+        return
+    await query.answer()
+    message, d = query.message, deps(context)
+    source = "group" if in_group(message.chat) else "private"
+    answer = d.ask(EXAMPLE_QUESTIONS[index], source=source, chat=message.chat, user=query.from_user)
+    html = answer_html(answer, echo_question=True, noted=d.keeps_questions)
+    await reply_html(message, html, answer_buttons(answer))
+
+
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any other callback data (an old or foreign button): say so, change nothing."""
+    await update.callback_query.answer(STALE_BUTTON_TEXT)
+
+
+# -- inline mode -----------------------------------------------------------------------
+
+
+def _article(result_id: str, title: str, description: str, html: str) -> InlineQueryResultArticle:
+    return InlineQueryResultArticle(
+        id=result_id,
+        title=title,
+        description=description,
+        input_message_content=InputTextMessageContent(split_message(html)[0]),
+    )
+
+
+def _example_articles(d: BotDeps) -> list[InlineQueryResultArticle]:
+    articles = []
+    for index, question in enumerate(EXAMPLE_QUESTIONS):
+        answer = build_answer(d.matcher.match(question), d.kb, d.matcher.config.ambiguity_margin)
+        html = answer_html(answer, echo_question=True)
+        articles.append(_article(f"ex{index}", question, "Contoh pertanyaan", html))
+    return articles
+
+
+def _unit_article(kb: KnowledgeBase, question: str, assignment: Assignment) -> InlineQueryResultArticle:
+    unit = assignment.unit
+    title = f"{LEVEL_ICON[unit.level]} {LEVEL_LABEL[unit.level]}: {unit.short_name}"
+    duty = f"Tugas #{assignment.duty.number}: {assignment.duty.text}" if assignment.duty else unit.name
+    return _article(unit.id, title, duty, assignment_html(kb, question, assignment))
+
+
+async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """@bot <pertanyaan>: up to five likely units, each posting its answer card."""
+    query = update.inline_query
+    d = deps(context)
+    question = " ".join(query.query.split())
+    if not question:
+        await query.answer(_example_articles(d), cache_time=INLINE_CACHE_SECONDS)
+        return
+    units = likely_units(d.kb, d.matcher.match(question))
+    results = [_unit_article(d.kb, question, a) for a in units]
+    button = None if results else InlineQueryResultsButton(NO_INLINE_RESULT_TEXT, start_parameter="tanya")
+    await query.answer(results, cache_time=INLINE_CACHE_SECONDS, button=button)
+
+
+async def chosen_inline_result(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An inline answer was posted: log the question (needs /setinlinefeedback in BotFather)."""
+    chosen = update.chosen_inline_result
+    d = deps(context)
+    d.ask(chosen.query, source="inline", chat=None, user=chosen.from_user)
+
+
+# -- lifecycle -------------------------------------------------------------------------
+
+
+async def post_init(application: Application) -> None:
+    """Publish the command menus: public ones for everyone, admin ones in admins' chats."""
+    bot, settings = application.bot, deps(application).settings
+    public = [BotCommand(name, text) for name, text in PUBLIC_COMMANDS]
+    admin = public + [BotCommand(name, text) for name, text in ADMIN_COMMANDS]
+    menus = [(BotCommandScopeDefault(), public)]
+    menus += [(BotCommandScopeChat(admin_id), admin) for admin_id in sorted(settings.admin_ids)]
+    for scope, commands in menus:
+        try:
+            await bot.set_my_commands(commands, scope=scope)
+        except TelegramError as exc:  # e.g. an admin who never opened the bot: "chat not found"
+            logger.warning("could not set the %s command menu: %s", scope.type, exc)
+
+
+async def log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log any error a handler raised (before anything else can fail)."""
+    logger.error("error while handling an update", exc_info=context.error)
+
+
+def handlers() -> Sequence[BaseHandler]:
+    """Every handler, in the order PTB tries them (the first match in a group wins)."""
+    message = filters.UpdateType.MESSAGE  # edits of old messages are not new questions
+    text = message & filters.TEXT & ~filters.COMMAND
+    return [
+        # Commands first, so "/divisi" is never read as a question. CommandHandler already
+        # ignores "/cmd@OtherBot".
+        CommandHandler(("start", "help"), start_command, filters=message),
+        CommandHandler("tanya", tanya_command, filters=message),
+        CommandHandler("divisi", divisi_command, filters=message),
+        CommandHandler("subbag", subbag_command, filters=message),
+        CommandHandler("struktur", struktur_command, filters=message),
+        # Buttons, by versioned prefix; the catch-all answers stale ones.
+        CallbackQueryHandler(unit_card_button, pattern=f"^{CB_UNIT}:"),
+        CallbackQueryHandler(unit_list_button, pattern=f"^{CB_LIST}:"),
+        CallbackQueryHandler(example_button, pattern=f"^{CB_EXAMPLE}:"),
+        CallbackQueryHandler(stale_button),
+        InlineQueryHandler(inline_query),
+        ChosenInlineResultHandler(chosen_inline_result),
+        # Questions: any text in private; in groups only what is addressed to the bot.
+        MessageHandler(filters.ChatType.PRIVATE & text, private_question),
+        MessageHandler(filters.ChatType.GROUPS & text & AddressedToBot(), group_question),
+        # Keep last: commands no handler above took (admin commands go above this).
+        MessageHandler(filters.ChatType.PRIVATE & message & filters.COMMAND, unknown_command),
+    ]
