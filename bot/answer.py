@@ -80,18 +80,21 @@ class Answer:
         return DECLINE_MESSAGES.get(self.reason, DECLINE_MESSAGES[Reason.NO_MATCH])
 
 
+def assignment_for(kb: KnowledgeBase, candidate: Candidate) -> Assignment:
+    """A ranked candidate as a unit with the duty to cite and its parent (Bagian)."""
+    unit = kb.unit(candidate.unit_id)
+    duty = kb.duty(candidate.duty) if candidate.duty else None
+    if duty is None and candidate.via is not None and candidate.via.unit_id == unit.id:
+        duty = kb.duty(candidate.via)
+    parents = kb.ancestors(unit.id)
+    return Assignment(unit, duty, candidate.score, parents[0] if parents else None)
+
+
 def build_answer(result: MatchResult, kb: KnowledgeBase, ambiguity_margin: float = 0.05) -> Answer:
     """Resolve candidate ids into units and duties the reply can cite."""
 
     def assignment(candidate: Candidate | None) -> Assignment | None:
-        if candidate is None:
-            return None
-        unit = kb.unit(candidate.unit_id)
-        duty = kb.duty(candidate.duty) if candidate.duty else None
-        if duty is None and candidate.via is not None and candidate.via.unit_id == unit.id:
-            duty = kb.duty(candidate.via)
-        parents = kb.ancestors(unit.id)
-        return Assignment(unit, duty, candidate.score, parents[0] if parents else None)
+        return assignment_for(kb, candidate) if candidate else None
 
     top_divisi = result.divisi[0] if result.divisi else None
     top_subbag = result.subbag[0] if result.subbag else None

@@ -45,7 +45,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.answer import Answer, Assignment, build_answer
+from bot.answer import Answer, Assignment, assignment_for, build_answer
 from bot.config import Settings
 from bot.matcher import Candidate, Matcher, MatchResult, Reason
 from bot.model import KnowledgeBase, Level, Unit
@@ -275,23 +275,13 @@ def _unit_words(name: str) -> str:
     return " ".join(w for w in words if w not in _LEVEL_WORDS)
 
 
-def candidate_assignment(kb: KnowledgeBase, candidate: Candidate) -> Assignment:
-    """A ranked candidate as an :class:`Assignment` (same rules as ``build_answer``)."""
-    unit = kb.unit(candidate.unit_id)
-    duty = kb.duty(candidate.duty) if candidate.duty else None
-    if duty is None and candidate.via is not None and candidate.via.unit_id == unit.id:
-        duty = kb.duty(candidate.via)
-    parents = kb.ancestors(unit.id)
-    return Assignment(unit, duty, candidate.score, parents[0] if parents else None)
-
-
 def likely_units(kb: KnowledgeBase, result: MatchResult) -> list[Assignment]:
     """Up to five units for inline mode, best first, Divisi and Sub Bagian together."""
     if not result.answered:
         return []
     ranked = sorted((*result.divisi, *result.subbag), key=lambda c: -c.score)
     floor = ranked[0].score * INLINE_MIN_RELATIVE_SCORE if ranked else 0.0
-    return [candidate_assignment(kb, c) for c in ranked[:INLINE_MAX_RESULTS] if c.score >= floor]
+    return [assignment_for(kb, c) for c in ranked[:INLINE_MAX_RESULTS] if c.score >= floor]
 
 
 def keyboard_markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
