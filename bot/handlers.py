@@ -47,7 +47,7 @@ from telegram.ext import (
 
 from bot.answer import Answer, Assignment, assignment_for, build_answer
 from bot.config import Settings
-from bot.matcher import Candidate, Matcher, MatchResult, Reason
+from bot.matcher import Matcher, MatchResult, Reason
 from bot.model import KnowledgeBase, Level, Unit
 from bot.render import (
     ADMIN_COMMANDS,
