@@ -7,7 +7,11 @@ labeled set, validate the knowledge base, read the query-log reports.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import csv
+import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,10 +26,7 @@ EXIT_INVALID = 2
 
 
 def _candidates_json(candidates: Sequence[Candidate]) -> list[dict]:
-    return [
-        {"id": c.unit_id, "score": c.score, "duty": str(c.duty) if c.duty else None}
-        for c in candidates
-    ]
+    return [{"id": c.unit_id, "score": c.score, "duty": str(c.duty) if c.duty else None} for c in candidates]
 
 
 def result_json(result: MatchResult) -> dict:
@@ -57,7 +58,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return EXIT_OK
     question = " ".join(args.question)
     if not question.strip():
-        print("Tulis pertanyaannya, misalnya: tupoksi ask \"siapa yang mengurus arsip?\"", file=sys.stderr)
+        print('Tulis pertanyaannya, misalnya: tupoksi ask "siapa yang mengurus arsip?"', file=sys.stderr)
         return EXIT_INVALID
     result = matcher.match(question)
     print(render_plain(build_answer(result, matcher.kb, matcher.config.ambiguity_margin)))
@@ -104,6 +105,106 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_bot(settings, kb_dir=args.kb if args.kb != DEFAULT_KB_DIR else settings.kb_dir)
 
 
+def _database_path(args: argparse.Namespace) -> Path:
+    """--db, else DATABASE_PATH from the environment or .env, else the default."""
+    from bot.config import DEFAULT_DATABASE_PATH, parse_dotenv
+
+    if args.db:
+        return args.db
+    values: dict[str, str] = {}
+    dotenv = Path(".env")
+    if dotenv.is_file():
+        values.update(parse_dotenv(dotenv.read_text(encoding="utf-8"), ".env"))
+    values.update({k: v for k, v in os.environ.items() if v.strip()})
+    return Path(values.get("DATABASE_PATH") or DEFAULT_DATABASE_PATH)
+
+
+def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+async def _report(args: argparse.Namespace, path: Path) -> str:
+    from bot import reports
+    from bot.storage import open_query_log
+
+    kb = load_kb(args.kb)
+    log = await open_query_log(path)
+    try:
+        if args.report == "unanswered":
+            groups = await log.unanswered(args.days, limit=args.limit, offset=0)
+            if args.csv:
+                rows = [
+                    (g.normalized, g.count, g.last_asked.isoformat(), g.example, g.downvoted) for g in groups
+                ]
+                return _csv(("normalized", "count", "last_asked", "example", "downvoted"), rows)
+            lines = reports.unanswered_lines(groups)
+            return "\n".join(lines) if lines else "Tidak ada pertanyaan yang belum terjawab."
+        if args.report == "stats":
+            stats = await log.report(args.days)
+            if args.csv:
+                return _csv(("day", "questions", "answered"), [tuple(d) for d in stats.per_day])
+            return "\n".join(reports.stats_lines(kb, stats))
+        coverage = reports.coverage_report(kb, await log.coverage(args.days))
+        if args.csv:
+            rows = [
+                *coverage.unit_counts,
+                *((ref, 0) for ref in coverage.duties_never),
+                *coverage.duty_counts,
+            ]
+            return _csv(("unit_or_duty", "count"), rows)
+        return "\n".join(reports.coverage_lines(kb, coverage))
+    finally:
+        await log.close()
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Query-log reports without Telegram."""
+    from bot.storage import StorageError
+
+    path = _database_path(args)
+    if not path.exists():
+        print(f"no query log at {path} yet (set DATABASE_PATH or --db)", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        print(asyncio.run(_report(args, path)), end="" if args.csv else "\n")
+    except StorageError as exc:
+        print(f"cannot read the query log: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+async def _learned(args: argparse.Namespace, path: Path) -> str:
+    from bot.reports import learned_yaml
+    from bot.storage import open_query_log
+
+    kb = load_kb(args.kb)
+    log = await open_query_log(path)
+    try:
+        return learned_yaml(kb, await log.learned_phrases())
+    finally:
+        await log.close()
+
+
+def cmd_export_learned(args: argparse.Namespace) -> int:
+    """Print the phrases admins taught, as YAML to merge into the KB."""
+    from bot.storage import StorageError
+
+    path = _database_path(args)
+    if not path.exists():
+        print(f"no query log at {path} yet (set DATABASE_PATH or --db)", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        print(asyncio.run(_learned(args, path)), end="")
+    except StorageError as exc:
+        print(f"cannot read the query log: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -135,7 +236,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--env-file", type=Path, default=Path(".env"), help="settings file (default: %(default)s)"
     )
     run.set_defaults(func=cmd_run)
+    report = sub.add_parser("report", help="query-log reports: unanswered, stats, coverage")
+    report.add_argument("report", choices=("unanswered", "stats", "coverage"))
+    report.add_argument("--days", type=_positive_int, default=None, help="only the last N days")
+    report.add_argument("--limit", type=_positive_int, default=50, help="unanswered groups to list")
+    report.add_argument("--csv", action="store_true", help="CSV instead of text")
+    report.add_argument("--db", type=Path, default=None, help="database file (default: DATABASE_PATH)")
+    report.set_defaults(func=cmd_report)
+
+    learned = sub.add_parser("export-learned", help="print the phrases admins taught, as YAML")
+    learned.add_argument("--db", type=Path, default=None, help="database file (default: DATABASE_PATH)")
+    learned.set_defaults(func=cmd_export_learned)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {value}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -88,3 +88,81 @@ def test_check_kb_rejects_a_broken_file_with_exit_2(kb_copy: Path, capsys: pytes
     assert main(["check-kb", str(kb_copy)]) == 2
     err = capsys.readouterr().err
     assert "knowledge/units/subbag-sdm.yaml:" in err and "invalid YAML" in err
+
+
+@pytest.fixture
+def query_db(tmp_path: Path) -> Path:
+    """A query log with two answered questions, an unanswered one asked twice, and a taught phrase."""
+    import asyncio
+
+    from bot.storage import QueryRecord, open_query_log
+
+    path = tmp_path / "log.sqlite3"
+
+    async def fill() -> None:
+        log = await open_query_log(path)
+        try:
+            for text, answered, subbag in [
+                ("siapa yang bayar gaji?", True, "subbag-keuangan"),
+                ("arsip surat masuk?", True, "subbag-umum-logistik"),
+                ("parkir motor tamu di mana?", False, None),
+                ("parkir motor tamu di mana?", False, None),
+            ]:
+                log.log(
+                    QueryRecord(
+                        source="cli",
+                        text=text,
+                        normalized=text.rstrip("?"),
+                        answered=answered,
+                        subbag_id=subbag,
+                        divisi_id="div-keuangan-umum-rt" if answered else None,
+                        duty_ref="subbag-keuangan#8" if subbag == "subbag-keuangan" else None,
+                    )
+                )
+            await log.add_learned("parkir motor tamu", "parkir motor tamu", "div-keuangan-umum-rt", "divisi", 42)
+            await log.flush()
+        finally:
+            await log.close()
+
+    asyncio.run(fill())
+    return path
+
+
+def test_report_unanswered_groups_repeated_questions(query_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "unanswered", "--db", str(query_db)]) == 0
+    out = capsys.readouterr().out
+    assert "(2×" in out and "parkir motor tamu di mana?" in out
+    assert "gaji" not in out
+
+
+def test_report_stats_and_csv(query_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "stats", "--days", "7", "--db", str(query_db)]) == 0
+    assert "Pertanyaan: 4, terjawab: 2 (50%)" in capsys.readouterr().out
+    assert main(["report", "stats", "--csv", "--db", str(query_db)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "day,questions,answered"
+    assert lines[1].endswith(",4,2")
+
+
+def test_report_coverage_lists_never_asked_duties(query_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "coverage", "--db", str(query_db)]) == 0
+    out = capsys.readouterr().out
+    assert "Subbag Keuangan: 1" in out
+    assert "belum pernah" in out and "berita acara rapat pleno" in out
+
+
+def test_report_rejects_bad_days_and_missing_db(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["report", "stats", "--days", "-5", "--db", str(tmp_path / "x.sqlite3")])
+    assert "must be 1 or more" in capsys.readouterr().err
+    assert main(["report", "stats", "--db", str(tmp_path / "missing.sqlite3")]) == 2
+    assert "no query log" in capsys.readouterr().err
+
+
+def test_export_learned_prints_yaml_to_merge(query_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import yaml
+
+    assert main(["export-learned", "--db", str(query_db)]) == 0
+    data = yaml.safe_load(capsys.readouterr().out)
+    assert data["learned_phrases"][0]["unit"] == "div-keuangan-umum-rt"
+    assert data["learned_phrases"][0]["phrases"] == ["parkir motor tamu"]
