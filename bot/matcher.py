@@ -47,7 +47,7 @@ class MatcherConfig:
     # A duty counts for the counterpart unit it links to at slightly less than for its own.
     link_factor: float = 0.92
     # Unit names, aliases and keywords: a hint, weaker than a duty.
-    profile_factor: float = 0.7
+    profile_factor: float = 0.85
     # Phrases taught by admins count like duty terms.
     learned_factor: float = 1.0
     # Below this top score the question is declined.

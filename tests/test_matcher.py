@@ -128,3 +128,15 @@ def test_accuracy_on_the_independent_holdout_set(shared_matcher: Matcher) -> Non
     assert report.top1["subbag"].rate >= 0.85
     assert report.out_of_scope_declined.rate >= 0.85
     assert report.wrongly_declined.rate <= 0.08
+
+
+@pytest.mark.parametrize(
+    ("question", "divisi", "subbag"),
+    [
+        ("hukum", "div-hukum-pengawasan", "subbag-hukum"),
+        ("teknis", "div-teknis", "subbag-teknis-hupmas"),
+        ("datin", "div-data-informasi", "subbag-program-data"),
+    ],
+)
+def test_a_bare_unit_name_finds_that_unit(shared_matcher: Matcher, question: str, divisi: str, subbag: str) -> None:
+    assert top(shared_matcher, question) == (divisi, subbag)
