@@ -123,6 +123,8 @@ class _Doc:
     via: DutyRef | None
     learned: bool = False
     phrase: str = ""
+    # (field terms, their IDF mass): the denominators of field coverage, computed once.
+    weighted_fields: list[tuple[frozenset[str], float]] = field(default_factory=list)
 
 
 # Length of the shared prefix that makes an unknown word "related" to a KB word.
@@ -138,12 +140,16 @@ class Matcher:
         self.normalizer = Normalizer(kb.lexicon, _vocabulary(kb))
         self._docs: list[_Doc] = []
         self._index: dict[str, list[int]] = defaultdict(list)
+        self._field_index: dict[str, list[tuple[int, int]]] = defaultdict(list)
         self._cues = _Cues(self.normalizer, kb)
+        self._idf: dict[str, float] = {}
         for unit in kb.units:
             for duty in unit.duties:
                 if not duty.generic:
                     self._add_doc(self._duty_fields(unit, duty), self._duty_targets(unit, duty), duty.ref)
         self._idf = self._compute_idf()
+        for doc in self._docs:
+            doc.weighted_fields = self._weigh(doc.fields)
         self._by_prefix: dict[str, list[str]] = defaultdict(list)
         for term in sorted(self._idf):
             if len(term) >= RELATED_PREFIX + 1:
@@ -185,10 +191,18 @@ class Matcher:
         if not terms:
             return None
         doc = _Doc(len(self._docs), fields, terms, targets, via, learned, phrase)
+        if self._idf:
+            doc.weighted_fields = self._weigh(fields)
         self._docs.append(doc)
         for term in terms:
             self._index[term].append(doc.index)
+        for position, field_terms in enumerate(fields):
+            for term in field_terms:
+                self._field_index[term].append((doc.index, position))
         return doc
+
+    def _weigh(self, fields: list[frozenset[str]]) -> list[tuple[frozenset[str], float]]:
+        return [(f, sum(self.idf(t) for t in f) or 1.0) for f in fields]
 
     def _compute_idf(self) -> dict[str, float]:
         n = len(self._docs)
@@ -221,6 +235,7 @@ class Matcher:
             if doc.learned and doc.phrase == phrase and doc.targets and doc.targets[0].unit_id == unit_id:
                 for term in doc.terms:
                     self._index[term].remove(doc.index)
+                    self._field_index[term] = [k for k in self._field_index[term] if k[0] != doc.index]
                 doc.terms = frozenset()
                 doc.targets = []
                 return True
@@ -237,9 +252,7 @@ class Matcher:
         if not norm.groups:
             reason = Reason.CHITCHAT if self._cues.chitchat(norm) else Reason.EMPTY
             return MatchResult(question, norm.text, False, reason, corrections=norm.corrections)
-        scores = self._score_docs(norm)
-        rankings = self._rank_units(scores)
-        coverage = max((c for _, c in scores.values()), default=0.0)
+        rankings, coverage = self._rank(norm)
         result = MatchResult(
             question=question,
             normalized=norm.text,
@@ -273,57 +286,83 @@ class Matcher:
             self._related_cache[term] = cached
         return cached
 
-    def _score_docs(self, norm: Normalized) -> dict[int, tuple[float, float]]:
-        """Score every duty sharing a term with the question: (score, question coverage)."""
-        cfg = self.config
-        query_terms = set(norm.terms)
-        soft: dict[str, tuple[str, ...]] = {}
-        for term in norm.terms:
-            if related := self._related(term):
-                soft[term] = related
-                query_terms.update(related)
-        candidates: set[int] = set()
-        for term in query_terms:
-            candidates.update(self._index.get(term, ()))
-        weighted_groups = []
-        for group in norm.groups:
-            options = [(option, [self.idf(t) for t in option]) for option in group.options]
-            weight = max(sum(ws) / len(ws) for _, ws in options)
-            weighted_groups.append((weight, options))
-        total = sum(w for w, _ in weighted_groups) or 1.0
-        scores: dict[int, tuple[float, float]] = {}
-        for index in candidates:
-            doc = self._docs[index]
-            covered = evidence = 0.0
-            for weight, options in weighted_groups:
-                best = 0.0
-                for option, ws in options:
-                    hit = sum(
-                        w
-                        if t in doc.terms
-                        else w * cfg.related_credit * any(r in doc.terms for r in soft.get(t, ()))
-                        for t, w in zip(option, ws, strict=True)
-                    )
-                    best = max(best, hit / (sum(ws) or 1.0))
-                covered += weight * best
-                evidence += weight * best
-            coverage = covered / total
-            field_cover = max(
-                sum(self.idf(t) for t in f & query_terms) / (sum(self.idf(t) for t in f) or 1.0)
-                for f in doc.fields
-            )
-            strength = min(1.0, evidence / cfg.evidence_saturation)
-            score = (
-                cfg.question_coverage_weight * coverage
-                + cfg.field_cover_weight * field_cover
-                + (1 - cfg.question_coverage_weight - cfg.field_cover_weight) * strength
-            )
-            scores[index] = (score, coverage)
-        return scores
+    def _coverage(self, norm: Normalized) -> tuple[dict[int, float], float, set[str]]:
+        """IDF mass of the question each duty explains, accumulated term by term from the index.
 
-    def _rank_units(self, scores: dict[int, tuple[float, float]]) -> dict[Level, tuple[Candidate, ...]]:
+        Returns (explained mass per duty, total mass of the question, query terms incl. related).
+        A group is one question word; its credit in a duty is its best option (the acronym, or
+        the share of its expansion present), 0.7 of it for a word only related by prefix.
+        """
+        idf = self.idf
+        query_terms = set(norm.terms)
+        covered: dict[int, float] = defaultdict(float)
+        total = 0.0
+        for group in norm.groups:
+            credit: dict[int, float] = {}
+            weight = 0.0
+            for option in group.options:
+                weights = [idf(t) for t in option]
+                weight = max(weight, sum(weights) / len(weights))
+                denominator = sum(weights) or 1.0
+                hits: dict[int, float] = defaultdict(float)
+                for term, w in zip(option, weights, strict=True):
+                    for index in self._index.get(term, ()):
+                        hits[index] += w
+                    related = self._related(term)
+                    query_terms.update(related)
+                    soft = {i for r in related for i in self._index.get(r, ())}
+                    for index in soft:
+                        hits[index] += w * self.config.related_credit
+                for index, hit in hits.items():
+                    share = hit / denominator
+                    if share > credit.get(index, 0.0):
+                        credit[index] = share
+            total += weight
+            for index, share in credit.items():
+                covered[index] += weight * share
+        return covered, total or 1.0, query_terms
+
+    def _field_cover(self, query_terms: set[str]) -> dict[int, float]:
+        """Per duty, the best share of one field's IDF mass the question matches."""
+        hits: dict[tuple[int, int], float] = defaultdict(float)
+        for term in query_terms:
+            weight = self.idf(term)
+            for key in self._field_index.get(term, ()):
+                hits[key] += weight
+        cover: dict[int, float] = {}
+        for (index, position), mass in hits.items():
+            share = mass / self._docs[index].weighted_fields[position][1]
+            if share > cover.get(index, 0.0):
+                cover[index] = share
+        return cover
+
+    def _rank(self, norm: Normalized) -> tuple[dict[Level, tuple[Candidate, ...]], float]:
+        """Top candidates per level and the best question coverage of any duty.
+
+        Duties are visited best first, and the visit stops once no remaining duty could
+        enter the top candidates of the Divisi or Sub Bagian ranking.
+        """
+        cfg = self.config
+        covered, total, query_terms = self._coverage(norm)
+        if not covered:
+            return {level: () for level in Level}, 0.0
+        field_cover = self._field_cover(query_terms)
+        alpha, beta = cfg.question_coverage_weight, cfg.field_cover_weight
+        gamma = 1.0 - alpha - beta
+        saturation = cfg.evidence_saturation
+        scores = {
+            index: alpha * mass / total
+            + beta * field_cover.get(index, 0.0)
+            + gamma * min(1.0, mass / saturation)
+            for index, mass in covered.items()
+        }
         best: dict[Level, dict[str, Candidate]] = {level: {} for level in Level}
-        for index, (score, _coverage) in scores.items():
+        limit = cfg.max_candidates
+        floor = 0.0
+        for index in sorted(scores, key=lambda i: (-scores[i], i)):
+            score = scores[index]
+            if score < floor:
+                break
             doc = self._docs[index]
             for target in doc.targets:
                 value = score * target.factor
@@ -332,16 +371,26 @@ class Matcher:
                     best[target.level][target.unit_id] = Candidate(
                         target.unit_id, round(min(value, 1.0), 4), target.cite, doc.via, doc.learned
                     )
+                    floor = self._floor(best, limit)
         for subbag in list(best[Level.SUBBAG].values()):
             parent = self.kb.unit(subbag.unit_id).parent
             current = best[Level.BAGIAN].get(parent) if parent else None
             if parent and (current is None or subbag.score > current.score):
                 best[Level.BAGIAN][parent] = Candidate(parent, subbag.score, None, subbag.via)
-        limit = self.config.max_candidates
-        return {
+        rankings = {
             level: tuple(sorted(units.values(), key=lambda c: (-c.score, c.unit_id))[:limit])
             for level, units in best.items()
         }
+        return rankings, max(covered.values()) / total
+
+    @staticmethod
+    def _floor(best: dict[Level, dict[str, Candidate]], limit: int) -> float:
+        """The score a duty must reach to change the top ``limit`` of Divisi or Sub Bagian."""
+        floors = []
+        for level in (Level.DIVISI, Level.SUBBAG):
+            scores = sorted((c.score for c in best[level].values()), reverse=True)
+            floors.append(scores[limit - 1] if len(scores) >= limit else 0.0)
+        return min(floors)
 
     def _decide(self, norm: Normalized, result: MatchResult, coverage: float) -> Reason:
         cues = self._cues
@@ -371,8 +420,12 @@ class _Cues:
     def __init__(self, normalizer: Normalizer, kb: KnowledgeBase) -> None:
         lex = kb.lexicon
 
-        def phrases(items: tuple[str, ...]) -> list[tuple[str, ...]]:
-            return [p for p in (normalizer.phrase(item) for item in items) if p]
+        def phrases(items: tuple[str, ...]) -> dict[str, list[tuple[str, ...]]]:
+            by_first: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+            for phrase in (normalizer.phrase(item) for item in items):
+                if phrase:
+                    by_first[phrase[0]].append(phrase)
+            return dict(by_first)
 
         self._handler = phrases(lex.handler_cues)
         self._fact = phrases(lex.fact_cues)
@@ -380,8 +433,15 @@ class _Cues:
         self._agencies = phrases(lex.other_agencies)
 
     @staticmethod
-    def _spans(norm: Normalized, items: list[tuple[str, ...]]) -> list[range]:
-        return [span for p in items for span in norm.find_phrase(p)]
+    def _spans(norm: Normalized, items: dict[str, list[tuple[str, ...]]]) -> list[range]:
+        """Where any phrase occurs; phrases are indexed by their first word."""
+        spans = []
+        lemmas = norm.lemmas
+        for start, lemma in enumerate(lemmas):
+            for phrase in items.get(lemma, ()):
+                if lemmas[start : start + len(phrase)] == phrase:
+                    spans.append(range(start, start + len(phrase)))
+        return spans
 
     def handler(self, norm: Normalized) -> bool:
         """Asks who handles something; a "siapa" inside "siapa presiden" does not count."""

@@ -123,6 +123,15 @@ class KnowledgeBase:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {u.id: u for u in self.units})
+        # Links are declared once and read both ways; only numbered links read backwards
+        # (a whole-unit link names no duty).
+        linked_from: dict[DutyRef, list[DutyRef]] = {}
+        for unit in self.units:
+            for duty in unit.duties:
+                for link in duty.links:
+                    if link.number is not None:
+                        linked_from.setdefault(link, []).append(duty.ref)
+        object.__setattr__(self, "_linked_from", linked_from)
 
     def unit(self, unit_id: str) -> Unit:
         """The unit with ``unit_id``; KeyError if unknown."""
@@ -166,13 +175,7 @@ class KnowledgeBase:
     def linked_duties(self, duty: Duty) -> list[DutyRef]:
         """Counterpart duties of ``duty``: its own links plus every duty linking to it."""
         refs = list(duty.links)
-        for unit in self.units:
-            for other in unit.duties:
-                for link in other.links:
-                    # Only numbered links read backwards: a whole-unit link names no duty.
-                    matches = link.unit_id == duty.unit_id and link.number == duty.number
-                    if matches and other.ref not in refs:
-                        refs.append(other.ref)
+        refs += [ref for ref in self._linked_from.get(duty.ref, ()) if ref not in refs]  # type: ignore[attr-defined]
         return refs
 
     @property

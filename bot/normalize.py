@@ -30,6 +30,8 @@ from bot.model import Lexicon
 MIN_TYPO_LENGTH = 4
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+# Punctuation, symbols (emoji), controls and separators: anything not a letter, digit or mark.
+_NON_WORD = re.compile(r"[^\w\u0300-\u036f]|_", re.UNICODE)
 _REDUPLICATION_SUFFIX = re.compile(r"^([^\W\d_]{3,})2$")
 _VOWELS = "aeiou"
 
@@ -81,10 +83,8 @@ class Normalized:
 
 def clean_text(text: str) -> str:
     """NFKC, lowercase, no invisible characters, markup and punctuation as spaces."""
-    text = unicodedata.normalize("NFKC", text)
-    text = _INVISIBLE.sub("", text)
-    text = "".join(" " if unicodedata.category(ch)[0] in "CPSZ" else ch for ch in text)
-    return text.casefold()
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    return _NON_WORD.sub(" ", text).casefold()
 
 
 def tokenize(text: str) -> list[str]:
