@@ -345,7 +345,7 @@ class Matcher:
         cfg = self.config
         covered, total, query_terms = self._coverage(norm)
         if not covered:
-            return {level: () for level in Level}, 0.0
+            return dict.fromkeys(Level, ()), 0.0
         field_cover = self._field_cover(query_terms)
         alpha, beta = cfg.question_coverage_weight, cfg.field_cover_weight
         gamma = 1.0 - alpha - beta
