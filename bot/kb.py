@@ -25,7 +25,13 @@ from bot.model import (
 )
 from bot.sop import clean_cell, load_sop
 
-DEFAULT_KB_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+def _default_kb_dir() -> Path:
+    """knowledge/ beside the package (a checkout), else in the working directory (an install)."""
+    beside_package = Path(__file__).resolve().parent.parent / "knowledge"
+    return beside_package if beside_package.is_dir() else Path.cwd() / "knowledge"
+
+
+DEFAULT_KB_DIR = _default_kb_dir()
 # A typo fix may change a few characters of the SOP wording, never the meaning.
 MAX_TYPO_FIX_EDITS = 4
 
