@@ -12,6 +12,7 @@ is declined even when it shares words with a duty.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -125,6 +126,8 @@ class _Doc:
     phrase: str = ""
     # (field terms, their IDF mass): the denominators of field coverage, computed once.
     weighted_fields: list[tuple[frozenset[str], float]] = field(default_factory=list)
+    # term -> positions of the fields containing it.
+    term_fields: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 # Length of the shared prefix that makes an unknown word "related" to a KB word.
@@ -140,7 +143,6 @@ class Matcher:
         self.normalizer = Normalizer(kb.lexicon, _vocabulary(kb))
         self._docs: list[_Doc] = []
         self._index: dict[str, list[int]] = defaultdict(list)
-        self._field_index: dict[str, list[tuple[int, int]]] = defaultdict(list)
         self._cues = _Cues(self.normalizer, kb)
         self._idf: dict[str, float] = {}
         for unit in kb.units:
@@ -191,14 +193,12 @@ class Matcher:
         if not terms:
             return None
         doc = _Doc(len(self._docs), fields, terms, targets, via, learned, phrase)
+        doc.term_fields = {t: tuple(i for i, f in enumerate(fields) if t in f) for t in terms}
         if self._idf:
             doc.weighted_fields = self._weigh(fields)
         self._docs.append(doc)
         for term in terms:
             self._index[term].append(doc.index)
-        for position, field_terms in enumerate(fields):
-            for term in field_terms:
-                self._field_index[term].append((doc.index, position))
         return doc
 
     def _weigh(self, fields: list[frozenset[str]]) -> list[tuple[frozenset[str], float]]:
@@ -235,7 +235,6 @@ class Matcher:
             if doc.learned and doc.phrase == phrase and doc.targets and doc.targets[0].unit_id == unit_id:
                 for term in doc.terms:
                     self._index[term].remove(doc.index)
-                    self._field_index[term] = [k for k in self._field_index[term] if k[0] != doc.index]
                 doc.terms = frozenset()
                 doc.targets = []
                 return True
@@ -322,45 +321,57 @@ class Matcher:
                 covered[index] += weight * share
         return covered, total or 1.0, query_terms
 
-    def _field_cover(self, query_terms: set[str]) -> dict[int, float]:
-        """Per duty, the best share of one field's IDF mass the question matches."""
-        hits: dict[tuple[int, int], float] = defaultdict(float)
-        for term in query_terms:
-            weight = self.idf(term)
-            for key in self._field_index.get(term, ()):
-                hits[key] += weight
-        cover: dict[int, float] = {}
-        for (index, position), mass in hits.items():
-            share = mass / self._docs[index].weighted_fields[position][1]
-            if share > cover.get(index, 0.0):
-                cover[index] = share
-        return cover
+    def _field_cover(self, index: int, query_terms: set[str], query_idf: dict[str, float]) -> float:
+        """The best share of one field's IDF mass of duty ``index`` that the question matches."""
+        doc = self._docs[index]
+        mass = [0.0] * len(doc.fields)
+        for term in doc.terms & query_terms:
+            weight = query_idf[term]
+            for position in doc.term_fields[term]:
+                mass[position] += weight
+        return max(
+            (m / denominator for m, (_, denominator) in zip(mass, doc.weighted_fields, strict=True)),
+            default=0.0,
+        )
 
     def _rank(self, norm: Normalized) -> tuple[dict[Level, tuple[Candidate, ...]], float]:
         """Top candidates per level and the best question coverage of any duty.
 
-        Duties are visited best first, and the visit stops once no remaining duty could
-        enter the top candidates of the Divisi or Sub Bagian ranking.
+        Duties are visited best first; the field part of a duty's score (the costly part) is
+        computed only when the duty's upper bound could still beat the best visited score, and
+        the visit stops once no remaining duty could enter the top candidates of the Divisi or
+        Sub Bagian ranking. Cost follows the few good duties, not the KB size.
         """
         cfg = self.config
         covered, total, query_terms = self._coverage(norm)
         if not covered:
             return dict.fromkeys(Level, ()), 0.0
-        field_cover = self._field_cover(query_terms)
         alpha, beta = cfg.question_coverage_weight, cfg.field_cover_weight
         gamma = 1.0 - alpha - beta
         saturation = cfg.evidence_saturation
-        scores = {
-            index: alpha * mass / total
-            + beta * field_cover.get(index, 0.0)
-            + gamma * min(1.0, mass / saturation)
+        query_idf = {t: self.idf(t) for t in query_terms}
+        # Upper bounds: a field cover of 1.
+        pending = [
+            (-(alpha * mass / total + beta + gamma * min(1.0, mass / saturation)), index)
             for index, mass in covered.items()
-        }
+        ]
+        heapq.heapify(pending)
+        scored: list[tuple[float, int]] = []
         best: dict[Level, dict[str, Candidate]] = {level: {} for level in Level}
         limit = cfg.max_candidates
         floor = 0.0
-        for index in sorted(scores, key=lambda i: (-scores[i], i)):
-            score = scores[index]
+        while pending or scored:
+            while pending and (not scored or pending[0][0] <= scored[0][0]):
+                _, index = heapq.heappop(pending)
+                mass = covered[index]
+                score = (
+                    alpha * mass / total
+                    + beta * self._field_cover(index, query_terms, query_idf)
+                    + gamma * min(1.0, mass / saturation)
+                )
+                heapq.heappush(scored, (-score, index))
+            negative, index = heapq.heappop(scored)
+            score = -negative
             if score < floor:
                 break
             doc = self._docs[index]
