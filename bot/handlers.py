@@ -7,12 +7,13 @@ handlers. The handler list and its order are in :func:`handlers`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import timedelta
+from pathlib import Path
 from typing import Protocol
 
 from rapidfuzz import fuzz, process, utils
@@ -52,12 +53,16 @@ from bot.model import KnowledgeBase, Level, Unit
 from bot.render import (
     ADMIN_COMMANDS,
     CB_EXAMPLE,
+    CB_FEEDBACK,
     CB_LIST,
     CB_UNIT,
     EXAMPLE_QUESTIONS,
+    FEEDBACK_FAILED_TEXT,
+    FEEDBACK_THANKS,
     LEVEL_ICON,
     LEVEL_LABEL,
     NO_INLINE_RESULT_TEXT,
+    NON_TEXT_HTML,
     PUBLIC_COMMANDS,
     STALE_BUTTON_TEXT,
     UNKNOWN_COMMAND_HTML,
@@ -67,8 +72,11 @@ from bot.render import (
     ask_usage_html,
     assignment_html,
     example_buttons,
+    feedback_buttons,
+    feedback_label,
     help_html,
     parse_callback,
+    parse_feedback,
     split_message,
     structure_html,
     unit_card_buttons,
@@ -77,6 +85,7 @@ from bot.render import (
     unit_list_html,
     unit_not_found_html,
 )
+from bot.storage import LearnedPhrase, QueryLog, QueryRecord, StorageError, open_query_log
 
 logger = logging.getLogger(__name__)
 
@@ -94,41 +103,17 @@ _LEVEL_WORDS = frozenset({"divisi", "div", "sub", "bagian", "subbag", "subbagian
 # -- dependencies and the query log ------------------------------------------------------
 
 
-def new_query_id() -> str:
-    """A fresh query id: 12 hex characters, short enough for callback data."""
-    return uuid.uuid4().hex[:12]
-
-
-@dataclass(frozen=True, kw_only=True)
-class QueryRecord:
-    """One question as the bot saw it (field names match ``bot.storage.QueryRecord``)."""
-
-    source: str  # 'private' | 'group' | 'inline'
-    text: str
-    normalized: str
-    answered: bool
-    id: str = field(default_factory=new_query_id)
-    asked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    chat_id: int | None = None
-    chat_type: str | None = None
-    user_id: int | None = None
-    divisi_id: str | None = None
-    divisi_score: float | None = None
-    subbag_id: str | None = None
-    subbag_score: float | None = None
-    duty_ref: str | None = None
-    kb_version: str | None = None
-    latency_ms: float | None = None
-
-
 class QueryLogger(Protocol):
-    """Where questions go for the admins; ``log`` must return at once and never block."""
+    """Where questions go for the admins; ``log`` must return at once and never block.
+
+    :class:`bot.storage.QueryLog` is the real one; tests and benchmarks may pass others.
+    """
 
     def log(self, record: QueryRecord) -> None: ...
 
 
 class NullQueryLogger:
-    """Keeps nothing (the default until the storage is wired in)."""
+    """Keeps nothing (for tests and benchmarks that want no database)."""
 
     def log(self, record: QueryRecord) -> None:
         """Drop the record."""
@@ -136,26 +121,48 @@ class NullQueryLogger:
 
 @dataclass
 class BotDeps:
-    """Everything handlers need, stored once in ``application.bot_data``."""
+    """Everything handlers need, stored once in ``application.bot_data``.
+
+    The matcher carries its KB (``kb`` is ``matcher.kb``), so /reload swaps both with one
+    assignment and no question is answered from a half-built KB. With ``database_path``
+    set, :func:`post_init` opens the query log there and :func:`post_shutdown` closes it.
+    """
 
     settings: Settings
-    kb: KnowledgeBase
     matcher: Matcher
     query_log: QueryLogger = field(default_factory=NullQueryLogger)
+    database_path: Path | None = None
+    # Held while learned phrases change or the KB is swapped, so neither loses the other's work.
+    learning_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        """The knowledge base being served (the matcher's)."""
+        return self.matcher.kb
+
+    @property
+    def store(self) -> QueryLog | None:
+        """The database behind the query log, if any (feedback and admin commands need it)."""
+        return self.query_log if isinstance(self.query_log, QueryLog) else None
 
     @property
     def keeps_questions(self) -> bool:
         """True when unanswered questions really reach the admins."""
         return not isinstance(self.query_log, NullQueryLogger)
 
-    def ask(self, question: str, *, source: str, chat: Chat | None, user: User | None) -> Answer:
-        """Match, build the answer and log the question (logging never breaks answering)."""
+    def ask(self, question: str, *, source: str, chat: Chat | None, user: User | None) -> tuple[Answer, str]:
+        """Match, build the answer and log the question; returns the answer and the query id.
+
+        Logging never breaks answering.
+        """
         started = time.perf_counter()
-        result = self.matcher.match(question)
-        answer = build_answer(result, self.kb, self.matcher.config.ambiguity_margin)
+        matcher = self.matcher  # one KB for the whole question, even if /reload swaps it
+        result = matcher.match(question)
+        answer = build_answer(result, matcher.kb, matcher.config.ambiguity_margin)
         latency_ms = (time.perf_counter() - started) * 1000
-        self.log(make_record(result, self.kb, source=source, chat=chat, user=user, latency_ms=latency_ms))
-        return answer
+        record = make_record(result, matcher.kb, source=source, chat=chat, user=user, latency_ms=latency_ms)
+        self.log(record)
+        return answer, record.id
 
     def log(self, record: QueryRecord) -> None:
         """Hand ``record`` to the query log; a failing logger is reported, not raised."""
@@ -293,6 +300,29 @@ def keyboard_markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
     )
 
 
+def reply_buttons(d: BotDeps, answer: Answer, query_id: str) -> Keyboard:
+    """Buttons under an answer: close alternatives, and 👍/👎 when votes can be stored."""
+    keyboard = answer_buttons(answer)
+    if answer.answered and d.store is not None:
+        keyboard += feedback_buttons(query_id)
+    return keyboard
+
+
+def mark_vote(markup: InlineKeyboardMarkup, query_id: str, vote: int) -> InlineKeyboardMarkup:
+    """``markup`` with the 👍/👎 buttons of ``query_id`` relabelled to show ``vote`` as chosen."""
+    rows = []
+    for row in markup.inline_keyboard:
+        buttons = []
+        for button in row:
+            data = button.callback_data if isinstance(button.callback_data, str) else None
+            parsed = parse_feedback(data)
+            if parsed is not None and parsed[0] == query_id:
+                button = InlineKeyboardButton(feedback_label(parsed[1], vote), callback_data=data)
+            buttons.append(button)
+        rows.append(buttons)
+    return InlineKeyboardMarkup(rows)
+
+
 def in_group(chat: Chat | None) -> bool:
     """True for groups and supergroups."""
     return chat is not None and chat.type in _GROUP_TYPES
@@ -396,10 +426,16 @@ async def answer_question(
     """Answer ``question`` asked in ``message``; ``quiet_chitchat`` stays silent on small talk."""
     d = deps(context)
     source = "group" if in_group(message.chat) else "private"
-    answer = d.ask(question, source=source, chat=message.chat, user=message.from_user)
+    answer, query_id = d.ask(question, source=source, chat=message.chat, user=message.from_user)
     if quiet_chitchat and answer.reason is Reason.CHITCHAT:
         return
-    await reply_html(message, answer_html(answer, noted=d.keeps_questions), answer_buttons(answer))
+    html = answer_html(answer, noted=d.keeps_questions)
+    await reply_html(message, html, reply_buttons(d, answer, query_id))
+
+
+async def non_text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A sticker, photo, voice note... in a private chat: ask for the question as text."""
+    await reply_html(update.effective_message, NON_TEXT_HTML)
 
 
 async def private_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -461,9 +497,38 @@ async def example_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await query.answer()
     message, d = query.message, deps(context)
     source = "group" if in_group(message.chat) else "private"
-    answer = d.ask(EXAMPLE_QUESTIONS[index], source=source, chat=message.chat, user=query.from_user)
+    answer, query_id = d.ask(EXAMPLE_QUESTIONS[index], source=source, chat=message.chat, user=query.from_user)
     html = answer_html(answer, echo_question=True, noted=d.keeps_questions)
-    await reply_html(message, html, answer_buttons(answer))
+    await reply_html(message, html, reply_buttons(d, answer, query_id))
+
+
+async def feedback_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """f1:<query id>:<vote>: store the presser's 👍/👎 on that answer (one per user, changeable)."""
+    query = update.callback_query
+    d = deps(context)
+    parsed = parse_feedback(query.data)
+    store = d.store
+    if parsed is None or store is None:
+        await query.answer(STALE_BUTTON_TEXT)
+        return
+    query_id, vote = parsed
+    try:
+        await store.set_feedback(query_id, query.from_user.id, vote)
+    except StorageError:
+        logger.exception("could not store feedback on question %s", query_id)
+        await query.answer(FEEDBACK_FAILED_TEXT)
+        return
+    await query.answer(FEEDBACK_THANKS[vote])
+    message = query.message
+    # Only in a private chat is the voter the sole reader: there the chosen button gets a ✓.
+    if isinstance(message, Message) and message.chat.type == Chat.PRIVATE and message.reply_markup:
+        marked = mark_vote(message.reply_markup, query_id, vote)
+        if marked.to_dict() != message.reply_markup.to_dict():
+            try:
+                await query.edit_message_reply_markup(marked)
+            except BadRequest as exc:
+                if "not modified" not in exc.message.lower():
+                    raise
 
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -520,11 +585,88 @@ async def chosen_inline_result(update: Update, context: ContextTypes.DEFAULT_TYP
     d.ask(chosen.query, source="inline", chat=None, user=chosen.from_user)
 
 
+# -- storage ---------------------------------------------------------------------------
+
+PURGE_JOB = "purge-query-log"
+PURGE_FIRST_RUN = timedelta(minutes=1)  # after start-up, then every day
+
+
+async def apply_learned(store: QueryLog, matcher: Matcher) -> tuple[int, list[LearnedPhrase]]:
+    """Teach ``matcher`` every active learned phrase; ``(applied, skipped)``.
+
+    A phrase whose unit is no longer in the matcher's KB (or changed level) is skipped.
+    """
+    applied, skipped = 0, []
+    for phrase in await store.learned_phrases():
+        unit = matcher.kb.get(phrase.unit_id)
+        if unit is None or unit.level.value != phrase.level:
+            skipped.append(phrase)
+            continue
+        applied += matcher.add_phrase(unit.id, phrase.phrase)
+    if skipped:
+        logger.warning(
+            "learned phrase(s) %s point at units not in KB %s; not applied",
+            ", ".join(f"#{p.id}" for p in skipped),
+            matcher.kb.version,
+        )
+    return applied, skipped
+
+
+async def open_storage(application: Application) -> None:
+    """Open the query log (when the application owns it), apply learned phrases, schedule the purge."""
+    d = deps(application)
+    if d.database_path is not None and d.store is None:
+        d.query_log = await open_query_log(d.database_path)
+        logger.info("query log: %s", d.database_path)
+    store = d.store
+    if store is None:
+        return
+    async with d.learning_lock:
+        applied, _ = await apply_learned(store, d.matcher)
+    logger.info("applied %d learned phrase(s)", applied)
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(
+            purge_old_questions, interval=timedelta(days=1), first=PURGE_FIRST_RUN, name=PURGE_JOB
+        )
+
+
+async def purge_old_questions(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Daily job: delete questions older than ``LOG_RETENTION_DAYS`` (with their votes)."""
+    d = deps(context)
+    store = d.store
+    if store is None:
+        return
+    days = d.settings.log_retention_days
+    try:
+        deleted = await store.purge_older_than(days)
+    except StorageError:
+        logger.exception("could not purge the query log")
+        return
+    logger.info("purged %d question(s) older than %d days", deleted, days)
+
+
+async def post_shutdown(application: Application) -> None:
+    """Write what the query log still holds; close it when the application opened it."""
+    d = deps(application)
+    store = d.store
+    if store is None:
+        return
+    if d.database_path is None:  # the caller owns it
+        await store.flush()
+        return
+    d.query_log = NullQueryLogger()
+    await store.close()
+
+
 # -- lifecycle -------------------------------------------------------------------------
 
 
 async def post_init(application: Application) -> None:
-    """Publish the command menus: public ones for everyone, admin ones in admins' chats."""
+    """Open the storage, then publish the command menus (admin ones in admins' chats).
+
+    Raises ``StorageError`` when the database cannot be opened.
+    """
+    await open_storage(application)
     bot, settings = application.bot, deps(application).settings
     public = [BotCommand(name, text) for name, text in PUBLIC_COMMANDS]
     admin = public + [BotCommand(name, text) for name, text in ADMIN_COMMANDS]
@@ -537,13 +679,10 @@ async def post_init(application: Application) -> None:
             logger.warning("could not set the %s command menu: %s", scope.type, exc)
 
 
-async def log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log any error a handler raised (before anything else can fail)."""
-    logger.error("error while handling an update", exc_info=context.error)
-
-
 def handlers() -> Sequence[BaseHandler]:
     """Every handler, in the order PTB tries them (the first match in a group wins)."""
+    from bot.admin import admin_handlers  # bot.admin builds on this module
+
     message = filters.UpdateType.MESSAGE  # edits of old messages are not new questions
     text = message & filters.TEXT & ~filters.COMMAND
     return [
@@ -554,16 +693,23 @@ def handlers() -> Sequence[BaseHandler]:
         CommandHandler("divisi", divisi_command, filters=message),
         CommandHandler("subbag", subbag_command, filters=message),
         CommandHandler("struktur", struktur_command, filters=message),
+        # Admin commands and their buttons (bot.admin); before the catch-alls below.
+        *admin_handlers(),
         # Buttons, by versioned prefix; the catch-all answers stale ones.
         CallbackQueryHandler(unit_card_button, pattern=f"^{CB_UNIT}:"),
         CallbackQueryHandler(unit_list_button, pattern=f"^{CB_LIST}:"),
         CallbackQueryHandler(example_button, pattern=f"^{CB_EXAMPLE}:"),
+        CallbackQueryHandler(feedback_button, pattern=f"^{CB_FEEDBACK}:"),
         CallbackQueryHandler(stale_button),
         InlineQueryHandler(inline_query),
         ChosenInlineResultHandler(chosen_inline_result),
         # Questions: any text in private; in groups only what is addressed to the bot.
         MessageHandler(filters.ChatType.PRIVATE & text, private_question),
         MessageHandler(filters.ChatType.GROUPS & text & AddressedToBot(), group_question),
+        # Stickers, photos, voice notes... (not service messages) in private: ask for text.
+        MessageHandler(
+            filters.ChatType.PRIVATE & message & ~filters.TEXT & ~filters.StatusUpdate.ALL, non_text_message
+        ),
         # Keep last: commands no handler above took (admin commands go above this).
         MessageHandler(filters.ChatType.PRIVATE & message & filters.COMMAND, unknown_command),
     ]

@@ -25,6 +25,7 @@ from bot.model import (
 )
 from bot.sop import clean_cell, load_sop
 
+
 def _default_kb_dir() -> Path:
     """knowledge/ beside the package (a checkout), else in the working directory (an install)."""
     beside_package = Path(__file__).resolve().parent.parent / "knowledge"

@@ -20,11 +20,15 @@ from bot.model import KnowledgeBase, Level, Unit
 MAX_MESSAGE_LENGTH = 4096  # Telegram's limit for one message (UTF-16 code units)
 MAX_CALLBACK_DATA = 64  # bytes
 QUESTION_ECHO_LENGTH = 200
+UNIT_NAME_ECHO_LENGTH = 60
 
 # Callback data kinds; bump the digit when the meaning of the value changes.
 CB_UNIT = "u1"  # open a unit's card: u1:<unit id>
 CB_LIST = "l1"  # list the units of a level: l1:divisi | l1:subbag
 CB_EXAMPLE = "q1"  # ask example question number N: q1:<index into EXAMPLE_QUESTIONS>
+CB_FEEDBACK = "f1"  # vote on an answer: f1:<query id>:1 | f1:<query id>:-1
+CB_REVIEW_PAGE = "p1"  # admin: page of /unanswered: p1:<days, 0 = all>:<page>
+CB_TEACH = "t1"  # admin: teach menu t1:<query id>; assign t1:<query id>:<unit id>; done t1:<query id>:-
 
 EXAMPLE_QUESTIONS: tuple[str, ...] = (
     "Siapa yang mengurus kenaikan gaji berkala pegawai?",
@@ -41,7 +45,16 @@ PUBLIC_COMMANDS: tuple[tuple[str, str], ...] = (
     ("struktur", "Struktur organisasi KPU Provinsi Banten"),
 )
 # How the arguments are written in /help.
-COMMAND_ARGUMENTS = {"tanya": " <pertanyaan>", "divisi": " [nama]", "subbag": " [nama]"}
+COMMAND_ARGUMENTS = {
+    "tanya": " <pertanyaan>",
+    "divisi": " [nama]",
+    "subbag": " [nama]",
+    "unanswered": " [hari]",
+    "stats": " [hari]",
+    "coverage": " [hari]",
+    "export": " [hari]",
+    "lupakan": " <id>",
+}
 ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("unanswered", "Admin: pertanyaan yang belum terjawab"),
     ("stats", "Admin: statistik pertanyaan"),
@@ -180,6 +193,44 @@ def answer_buttons(answer: Answer) -> Keyboard:
     return _rows(unit_button(u) for u in unique)
 
 
+# -- feedback on answers ------------------------------------------------------------------
+
+FEEDBACK_VOTES = (1, -1)
+FEEDBACK_ICON = {1: "👍", -1: "👎"}
+FEEDBACK_THANKS = {
+    1: "Terima kasih atas masukannya 👍",
+    -1: "Terima kasih atas masukannya 👎 Admin akan meninjau jawaban ini.",
+}
+FEEDBACK_FAILED_TEXT = "Maaf, masukan Anda belum tersimpan. Coba lagi sebentar lagi."
+_QUERY_ID = re.compile(r"[0-9a-f]{1,32}")
+
+
+def feedback_label(vote: int, chosen: int | None = None) -> str:
+    """The label of a vote button; the chosen one gets a check mark."""
+    return FEEDBACK_ICON[vote] + (" ✓" if vote == chosen else "")
+
+
+def feedback_buttons(query_id: str, chosen: int | None = None) -> Keyboard:
+    """👍 / 👎 under an answer; the vote is stored against the logged question ``query_id``."""
+    return (
+        tuple(
+            Button(feedback_label(vote, chosen), callback_data(CB_FEEDBACK, f"{query_id}:{vote}"))
+            for vote in FEEDBACK_VOTES
+        ),
+    )
+
+
+def parse_feedback(data: str | None) -> tuple[str, int] | None:
+    """``(query id, vote)`` of :func:`feedback_buttons` callback data, else None."""
+    parsed = parse_callback(data)
+    if parsed is None or parsed[0] != CB_FEEDBACK:
+        return None
+    query_id, _, vote = parsed[1].partition(":")
+    if not _QUERY_ID.fullmatch(query_id) or vote not in ("1", "-1"):
+        return None
+    return query_id, int(vote)
+
+
 def assignment_html(
     kb: KnowledgeBase, question: str, assignment: Assignment, *, echo_question: bool = True
 ) -> str:
@@ -259,7 +310,10 @@ def unit_list_buttons(kb: KnowledgeBase, level: Level) -> Keyboard:
 def unit_not_found_html(level: Level, query: str) -> str:
     """``/divisi <x>`` found nothing."""
     label = LEVEL_LABEL[level]
-    return f"🙏 Maaf, {label} “{esc(query)}” tidak ditemukan. Pilih dari daftar di bawah ini."
+    name = " ".join(query.split())
+    if len(name) > UNIT_NAME_ECHO_LENGTH:  # a whole message pasted after /divisi
+        name = name[: UNIT_NAME_ECHO_LENGTH - 1].rstrip() + "…"
+    return f"🙏 Maaf, {label} “{esc(name)}” tidak ditemukan. Pilih dari daftar di bawah ini."
 
 
 def structure_html(kb: KnowledgeBase) -> str:
@@ -342,11 +396,29 @@ def ask_usage_html(bot_username: str, *, in_group: bool) -> str:
 UNKNOWN_COMMAND_HTML = "Perintah itu tidak saya kenal. Ketik /help untuk melihat daftar perintah."
 STALE_BUTTON_TEXT = "Tombol ini sudah tidak berlaku. Silakan tanya lagi."
 NO_INLINE_RESULT_TEXT = "Belum ketemu? Tanya saya di chat pribadi"
+# Hardening (bot.guards, bot.errors): non-text messages, access, rate limit, failures.
+NON_TEXT_HTML = "Saya hanya bisa membaca pertanyaan berupa teks. Silakan ketik pertanyaan Anda. 🙏"
+PRIVATE_BOT_HTML = "Maaf, bot ini khusus untuk KPU Provinsi Banten."
+RATE_LIMIT_HTML = (
+    "⏳ Pelan-pelan, ya. Anda sudah bertanya {limit} kali dalam semenit terakhir. "
+    "Silakan tunggu sebentar, lalu tanya lagi."
+)
+ERROR_APOLOGY_HTML = "🙏 Maaf, terjadi kesalahan saat memproses pesan Anda. Silakan coba lagi sebentar lagi."
 
 
 # -- splitting long messages -----------------------------------------------------------
 
 _MARKUP = re.compile(r"<(/?)([A-Za-z][\w-]*)[^<>]*>|&(?:#\d+|#x[0-9A-Fa-f]+|[A-Za-z]\w*);")
+_EMPTY_ELEMENT = re.compile(r"<([A-Za-z][\w-]*)(?:\s[^<>]*)?></\1>")
+
+
+def _drop_empty_elements(text: str) -> str:
+    """``text`` without elements that hold nothing (tags reopened at a cut, then closed at once)."""
+    while True:
+        shorter = _EMPTY_ELEMENT.sub("", text)
+        if shorter == text:
+            return text
+        text = shorter
 
 
 def utf16_length(text: str) -> int:
@@ -367,7 +439,7 @@ def split_message(text: str, limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
         cut, stack = _find_cut(rest, limit)
         head = rest[:cut].rstrip() + "".join(f"</{name}>" for name, _ in reversed(stack))
         parts.append(head)
-        rest = "".join(tag for _, tag in stack) + rest[cut:].lstrip()
+        rest = _drop_empty_elements("".join(tag for _, tag in stack) + rest[cut:].lstrip())
     if rest:
         parts.append(rest)
     return parts
@@ -413,6 +485,7 @@ def _find_cut(text: str, limit: int) -> tuple[int, tuple[tuple[str, str], ...]]:
                     closers -= len(f"</{name}>")
                     del stack[index]
             else:
+                boundary(match.start(), 3)  # before an opening tag (markup-heavy text)
                 stack.append((name, token))
                 closers += len(f"</{name}>")
         else:  # an entity is one visible character

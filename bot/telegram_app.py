@@ -6,6 +6,7 @@ request) and the benchmarks; :func:`run_bot` is what ``tupoksi run`` calls.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import sys
@@ -18,15 +19,28 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 from telegram.request import BaseRequest
 
 from bot.config import RedactingFilter, Settings, setup_logging
-from bot.handlers import DEPS_KEY, BotDeps, NullQueryLogger, QueryLogger, handlers, log_error, post_init
+from bot.errors import ErrorHandler
+from bot.guards import guard_handlers
+from bot.handlers import (
+    DEPS_KEY,
+    BotDeps,
+    NullQueryLogger,
+    QueryLogger,
+    handlers,
+    post_init,
+    post_shutdown,
+)
 from bot.kb import load_kb
 from bot.matcher import Matcher
 from bot.model import KnowledgeBase
+from bot.storage import StorageError
 
 logger = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
+# How often AIORateLimiter retries a request Telegram answered with 429 (after retry_after).
+FLOOD_RETRIES = 3
 
 
 def build_application(
@@ -38,20 +52,34 @@ def build_application(
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
     rate_limiter: bool = True,
+    database_path: Path | None = None,
 ) -> Application:
     """The bot with every handler registered; nothing is contacted until it is initialized.
 
+    ``matcher`` must be built on ``kb``. ``query_log`` is owned by the caller (tests pass
+    an open ``QueryLog`` or a stand-in); with ``database_path`` instead, the application
+    opens the query log there in ``post_init`` and closes it in ``post_shutdown``.
     ``request``/``updates_request`` replace PTB's HTTP client (tests pass a fake);
     ``rate_limiter=False`` drops PTB's AIORateLimiter (for benchmarks that measure
     handler cost, not Telegram's flood limits).
     """
+    if matcher.kb is not kb:
+        raise ValueError("the matcher must be built on the given knowledge base")
+    if query_log is not None and database_path is not None:
+        raise ValueError("pass query_log or database_path, not both")
     defaults = Defaults(
         parse_mode=ParseMode.HTML,
         link_preview_options=LinkPreviewOptions(is_disabled=True),
         # A reply to a message deleted meanwhile is sent as a plain message, not an error.
         allow_sending_without_reply=True,
     )
-    builder = ApplicationBuilder().token(settings.token).defaults(defaults).post_init(post_init)
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .defaults(defaults)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
     if settings.api_base_url:
         builder = builder.base_url(settings.api_base_url)
         if settings.base_file_url:
@@ -60,12 +88,21 @@ def build_application(
         builder = builder.request(request)
     if updates_request is not None:
         builder = builder.get_updates_request(updates_request)
+    else:
+        # Two connections for getUpdates: on shutdown PTB acknowledges the fetched updates
+        # with one last getUpdates, which must not wait (and time out) for the cancelled
+        # long poll to give the only connection back; else they are answered again after
+        # a restart (python-telegram-bot issue #3893).
+        builder = builder.get_updates_connection_pool_size(2)
     if rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter())
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=FLOOD_RETRIES))
     application = builder.build()
-    application.bot_data[DEPS_KEY] = BotDeps(settings, kb, matcher, query_log or NullQueryLogger())
+    application.bot_data[DEPS_KEY] = BotDeps(
+        settings, matcher, query_log or NullQueryLogger(), database_path=database_path
+    )
+    application.add_handlers(guard_handlers(settings))  # negative groups: they run first
     application.add_handlers(handlers())
-    application.add_error_handler(log_error)
+    application.add_error_handler(ErrorHandler(settings))
     return application
 
 
@@ -76,9 +113,12 @@ def run_bot(settings: Settings, kb_dir: Path | None = None) -> int:
     """
     setup_logging(settings)
     kb = load_kb(kb_dir or settings.kb_dir)
-    application = build_application(settings, kb, Matcher(kb))
+    application = build_application(settings, kb, Matcher(kb), database_path=settings.database_path)
     mode = f"webhook {settings.webhook_url}" if settings.webhook_url else "long polling"
     logger.info("starting: KB %s (%s), %d units, %s", kb.version, kb.content_hash, len(kb.units), mode)
+    # PTB runs on the current event loop; owning it lets us close the database on every path.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     try:
         if settings.webhook_url:
             application.run_webhook(
@@ -89,9 +129,12 @@ def run_bot(settings: Settings, kb_dir: Path | None = None) -> int:
                 secret_token=settings.webhook_secret,
                 allowed_updates=Update.ALL_TYPES,
                 stop_signals=STOP_SIGNALS,
+                close_loop=False,
             )
         else:
-            application.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=STOP_SIGNALS)
+            application.run_polling(
+                allowed_updates=Update.ALL_TYPES, stop_signals=STOP_SIGNALS, close_loop=False
+            )
     except InvalidToken:
         # PTB's message quotes the token: say it in our words instead.
         print("tupoksi: Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather", file=sys.stderr)
@@ -101,5 +144,42 @@ def run_bot(settings: Settings, kb_dir: Path | None = None) -> int:
         detail = RedactingFilter([settings.token]).redact(str(exc))
         print(f"tupoksi: cannot reach the Bot API at {where}: {detail}", file=sys.stderr)
         return EXIT_ERROR
+    except StorageError as exc:  # from post_init: the database cannot be opened
+        print(f"tupoksi: cannot use the database {settings.database_path}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        _close_leftovers(application, loop)
     logger.info("stopped")
     return EXIT_OK
+
+
+def _close_leftovers(application: Application, loop: asyncio.AbstractEventLoop) -> None:
+    """Make sure the query log is closed, then close the event loop.
+
+    A stop signal during start-up can leave coroutines behind that fail later and make
+    PTB skip ``post_shutdown``; an open database would then keep the process alive
+    (aiosqlite's worker thread is not a daemon). So: close the query log if it is still
+    open, cancel leftover tasks (a half-opened database closes itself), close it again
+    in case a leftover had opened it meanwhile.
+    """
+    try:
+        if not loop.is_closed():
+            asyncio.set_event_loop(loop)
+            loop.run_until_complete(_close_query_log(application))
+            leftovers = asyncio.all_tasks(loop)
+            for task in leftovers:
+                task.cancel()
+            if leftovers:
+                loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+            loop.run_until_complete(_close_query_log(application))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+async def _close_query_log(application: Application) -> None:
+    try:
+        await post_shutdown(application)  # a no-op once the query log is closed
+    except (Exception, asyncio.CancelledError):
+        logger.exception("could not close the query log cleanly")

@@ -45,6 +45,14 @@ class ApiError:
         return json.dumps(payload).encode()
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file the bot uploaded (``params["photo"]``, ``params["document"]`` of a recorded call)."""
+
+    filename: str | None
+    content: bytes
+
+
 class FakeRequest(BaseRequest):
     """The Bot API, in memory: answers known methods, records every call, fails on the rest."""
 
@@ -79,6 +87,10 @@ class FakeRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         parameters = dict(request_data.parameters) if request_data else {}
+        for name, (filename, content, _mimetype) in (request_data.multipart_data if request_data else {}).items():
+            # An uploaded file (sendPhoto, sendDocument): keep its name and bytes for asserts.
+            data = content if isinstance(content, bytes) else content.read()
+            parameters[name] = Upload(filename, data)
         self.records.append((api_method, parameters))
         if api_method in self.errors:
             error = self.errors[api_method]
@@ -104,6 +116,21 @@ class FakeRequest(BaseRequest):
 
     def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
         return True
+
+    def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any] | bool:
+        if "inline_message_id" in params:
+            return True
+        return self._message(params, message_id=params["message_id"])
+
+    def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        photo = {"file_id": "photo1", "file_unique_id": "p1", "width": 800, "height": 400}
+        return {**self._message(params), "photo": [photo], "caption": params.get("caption", "")}
+
+    def _api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        upload = params.get("document")
+        name = upload.filename if isinstance(upload, Upload) else "file"
+        document = {"file_id": "doc1", "file_unique_id": "d1", "file_name": name}
+        return {**self._message(params), "document": document, "caption": params.get("caption", "")}
 
     def _api_answerInlineQuery(self, params: dict[str, Any]) -> bool:
         return True

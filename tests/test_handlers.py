@@ -172,7 +172,7 @@ async def test_private_question_names_divisi_subbag_bagian_duty_and_confidence(b
 async def test_private_question_is_logged_with_a_query_id(bot: Harness) -> None:
     await bot.send(fakes.private_text(ARSIP_QUESTION))
     (record,) = bot.log.records
-    assert re.fullmatch(r"[0-9a-f]{12}", record.id)
+    assert re.fullmatch(r"[0-9a-f]{16}", record.id)  # bot.storage.new_query_id: fits callback data
     assert (record.source, record.chat_type, record.chat_id, record.user_id) == (
         "private", "private", USER_ID, USER_ID,
     )
