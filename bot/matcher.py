@@ -63,7 +63,7 @@ class MatcherConfig:
     ambiguity_margin: float = 0.05
     # Weight of a question word the KB has never seen, relative to the rarest KB word.
     unknown_word_weight: float = 1.0
-    max_candidates: int = 5
+    max_candidates: int = 3
 
 
 @dataclass(frozen=True)
