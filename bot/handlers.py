@@ -205,8 +205,9 @@ def make_record(
         subbag_id=top_subbag.unit_id if top_subbag else None,
         subbag_score=top_subbag.score if top_subbag else None,
         duty_ref=str(best.duty) if best and best.duty else None,
-        kb_version=kb.version,
+        kb_version=kb.content_hash,
         latency_ms=round(latency_ms, 3),
+        reason=str(result.reason),
     )
 
 

@@ -112,6 +112,9 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "CREATE INDEX queries_resolved_learned ON queries (resolved_learned_id)"
         " WHERE resolved_learned_id IS NOT NULL",
     ),
+    # 3: why a question was not answered (matcher's Reason). Greetings, thanks and fact
+    # questions are declined on purpose and need no review; rows from before keep NULL.
+    ("ALTER TABLE queries ADD COLUMN reason TEXT",),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
@@ -137,6 +140,7 @@ QUERY_COLUMNS: Final = (
     "resolved_at",
     "resolved_by",
     "resolved_learned_id",
+    "reason",
 )
 EXPORT_COLUMNS: Final = (*QUERY_COLUMNS, "net_vote")
 """Column order of :meth:`QueryLog.export_rows` and the CSV header of :func:`rows_to_csv`."""
@@ -144,8 +148,8 @@ EXPORT_COLUMNS: Final = (*QUERY_COLUMNS, "net_vote")
 _INSERT_QUERY: Final = """
     INSERT INTO queries (
         id, asked_at, source, chat_id, chat_type, user_id, text, normalized, answered,
-        divisi_id, divisi_score, subbag_id, subbag_score, duty_ref, kb_version, latency_ms
-    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        divisi_id, divisi_score, subbag_id, subbag_score, duty_ref, kb_version, latency_ms, reason
+    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO NOTHING
 """
 # ON CONFLICT DO NOTHING makes a retried batch idempotent: if a COMMIT was reported as
@@ -153,11 +157,12 @@ _INSERT_QUERY: Final = """
 
 _NEEDS_REVIEW: Final = """
     queries.resolved_at IS NULL
-    AND (queries.answered = 0 OR EXISTS (
-        SELECT 1 FROM feedback WHERE feedback.query_id = queries.id AND feedback.vote < 0))
+    AND ((queries.answered = 0 AND (queries.reason IS NULL OR queries.reason IN ('no_match', 'low_score')))
+        OR EXISTS (SELECT 1 FROM feedback WHERE feedback.query_id = queries.id AND feedback.vote < 0))
 """
-# A question needs review when the bot could not answer it, or when anyone's current
-# vote on the answer is 👎 — and nobody has resolved it yet.
+# A question needs review when the bot could not find a unit for it (not when it declined
+# small talk or a fact question on purpose), or when anyone's current vote on the answer
+# is 👎 — and nobody has resolved it yet.
 
 _CSV_FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
 
@@ -222,6 +227,8 @@ class QueryRecord:
     resolved_at: datetime | None = None
     resolved_by: int | None = None
     resolved_learned_id: int | None = None
+    reason: str | None = None
+    """Why it was (not) answered: the matcher's ``Reason`` (``no_match``, ``chitchat``...)."""
 
 
 @dataclass(frozen=True)
@@ -340,6 +347,7 @@ def _record_params(record: QueryRecord) -> tuple[Any, ...]:
         _opt_str(record.duty_ref),
         _opt_str(record.kb_version),
         _opt_float(record.latency_ms),
+        _opt_str(record.reason),
     )
 
 
@@ -364,6 +372,7 @@ def _record_from_row(row: sqlite3.Row) -> QueryRecord:
         resolved_at=_parse_time(row["resolved_at"]),
         resolved_by=row["resolved_by"],
         resolved_learned_id=row["resolved_learned_id"],
+        reason=row["reason"],
     )
 
 

@@ -391,12 +391,13 @@ async def test_teaching_takes_one_divisi_and_one_subbag_then_selesai(bot: Bot) -
     assert "<b>Sub Bagian</b>: Sub Bagian Keuangan" in bot.last()
 
 
-async def test_teaching_a_fact_question_warns_that_it_stays_unanswered(bot: Bot) -> None:
-    await bot.send(fakes.private_text(FACT_QUESTION))
+async def test_declined_small_talk_and_fact_questions_need_no_review(bot: Bot) -> None:
+    for text in (FACT_QUESTION, "makasih ya min", "selamat pagi"):
+        await bot.send(fakes.private_text(text))
+    await bot.send(fakes.private_text(UNKNOWN_QUESTION))
     await bot.store.flush()
-    (group,) = await bot.store.unanswered()
-    await bot.press(f"t1:{group.ids[0]}:subbag-program-data")
-    assert "⚠️" in bot.api.calls("editMessageText")[-1]["text"]
+    assert [g.example for g in await bot.store.unanswered()] == [UNKNOWN_QUESTION]
+    assert await bot.store.count_queries() == 4  # all logged, only one to review
 
 
 @pytest.mark.parametrize(

@@ -960,3 +960,13 @@ async def test_purge_removes_old_orphan_feedback(qlog: QueryLog, db_path: Path, 
     monkeypatch.setattr(storage, "_utcnow", lambda: NOW + timedelta(days=60))
     assert await qlog.purge_older_than(30) == 0
     assert raw(db_path, "SELECT COUNT(*) FROM feedback") == [(0,)]
+
+
+async def test_unanswered_skips_questions_declined_on_purpose(qlog: QueryLog) -> None:
+    qlog.log(rec(text="makasih", normalized="", answered=False, reason="chitchat"))
+    qlog.log(rec(text="berapa dpt?", normalized="dpt", answered=False, reason="fact_question"))
+    qlog.log(rec(text="parkir tamu?", normalized="parkir tamu", answered=False, reason="no_match"))
+    qlog.log(rec(text="lama", normalized="lama", answered=False, reason=None))  # rows from schema v2
+    await qlog.flush()
+    assert sorted(g.example for g in await qlog.unanswered()) == ["lama", "parkir tamu?"]
+    assert (await qlog.query((await qlog.unanswered())[0].ids[0])).reason in ("no_match", None)
