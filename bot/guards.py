@@ -184,9 +184,13 @@ class QuestionRateLimit:
         return "notify"
 
     def _prune(self, now: float) -> None:
+        """Forget users idle for a window; if too many are still active, the oldest half."""
         self._users = {
             uid: s for uid, s in self._users.items() if s.times and now - s.times[-1] < self.window
         }
+        if len(self._users) >= MAX_TRACKED:  # a flood of distinct users: forgetting only resets them
+            keep = list(self._users.items())[len(self._users) // 2 :]
+            self._users = dict(keep)
 
     async def __call__(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not isinstance(update, Update) or update.effective_message is None:

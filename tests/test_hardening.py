@@ -46,8 +46,7 @@ from bot import cli, telegram_app
 from bot.answer import assignment_for, build_answer
 from bot.config import Settings, setup_logging
 from bot.errors import ErrorHandler
-from bot.guards import ChatGate, QuestionRateLimit
-from bot.handlers import QueryRecord
+from bot.guards import MAX_TRACKED, ChatGate, QuestionRateLimit
 from bot.matcher import Matcher
 from bot.model import KnowledgeBase, Level
 from bot.render import (
@@ -60,7 +59,7 @@ from bot.render import (
     unit_not_found_html,
     utf16_length,
 )
-from bot.storage import QueryLog, open_query_log
+from bot.storage import QueryLog, QueryRecord, open_query_log
 from bot.telegram_app import build_application
 
 ADMIN_ID = 777
@@ -156,7 +155,11 @@ def make_bot(kb: KnowledgeBase, shared_matcher: Matcher) -> Callable[..., Any]:
         log = query_log if query_log is not None else RecordingLog()
         app = build_application(
             Settings(token=TOKEN, admin_ids=frozenset({ADMIN_ID}), **overrides),
-            kb, shared_matcher, log, request=api, updates_request=api,
+            kb,
+            shared_matcher,
+            log,
+            request=api,
+            updates_request=api,
         )
         bot = Bot(app, api, log)
         for group in app.handlers.values():  # the guards and the error handler read this clock
@@ -190,8 +193,15 @@ def media(kind: str, *, chat: dict[str, Any] | None = None) -> dict[str, Any]:
     del payload["text"]
     file = {"file_id": f"F-{kind}", "file_unique_id": f"U-{kind}"}
     payload[kind] = {
-        "sticker": {**file, "width": 512, "height": 512, "is_animated": False, "is_video": False,
-                    "type": "regular", "emoji": "👍"},
+        "sticker": {
+            **file,
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
+            "emoji": "👍",
+        },
         "photo": [{**file, "width": 90, "height": 90}],
         "voice": {**file, "duration": 3},
     }[kind]
@@ -241,7 +251,9 @@ async def test_bad_input_gets_a_valid_polite_reply_never_an_exception(
 
 
 @pytest.mark.parametrize("kind", ["sticker", "photo", "voice"])
-async def test_stickers_photos_and_voice_notes_get_asked_for_text(make_bot: Any, errors: Any, kind: str) -> None:
+async def test_stickers_photos_and_voice_notes_get_asked_for_text(
+    make_bot: Any, errors: Any, kind: str
+) -> None:
     async with make_bot() as bot:
         await bot.send(media(kind))
         assert [p["text"] for p in bot.sent()] == [NON_TEXT_HTML]
@@ -302,7 +314,9 @@ async def test_429_is_retried_by_the_rate_limiter_and_the_answer_goes_out(
     make_bot: Any, errors: Any, fast_retry_after: float
 ) -> None:
     async with make_bot() as bot:
-        bot.api.inject("sendMessage", ApiError(429, "Too Many Requests: retry after 1", retry_after=fast_retry_after))
+        bot.api.inject(
+            "sendMessage", ApiError(429, "Too Many Requests: retry after 1", retry_after=fast_retry_after)
+        )
         await bot.send(fakes.private_text(SDM_QUESTION))
         attempts = bot.sent()
         assert len(attempts) == 2 and attempts[0]["text"] == attempts[1]["text"]
@@ -331,7 +345,9 @@ async def test_429_beyond_the_retries_is_logged_and_the_bot_keeps_serving(
     ],
     ids=["blocked", "kicked"],
 )
-async def test_403_is_a_warning_without_apology_or_report(make_bot: Any, errors: Any, fault: ApiError) -> None:
+async def test_403_is_a_warning_without_apology_or_report(
+    make_bot: Any, errors: Any, fault: ApiError
+) -> None:
     async with make_bot(error_chat_id=ERROR_CHAT) as bot:
         bot.api.inject("sendMessage", fault)
         await bot.send(fakes.mention(f"@{BOT_USERNAME} {SDM_QUESTION}"))
@@ -344,7 +360,10 @@ async def test_403_is_a_warning_without_apology_or_report(make_bot: Any, errors:
 
 @pytest.mark.parametrize(
     "fault",
-    [TimedOut("Timed out"), NetworkError(f"httpx.ConnectError: https://api.telegram.org/bot{TOKEN}/sendMessage")],
+    [
+        TimedOut("Timed out"),
+        NetworkError(f"httpx.ConnectError: https://api.telegram.org/bot{TOKEN}/sendMessage"),
+    ],
     ids=["timeout", "network error"],
 )
 async def test_timeouts_and_network_errors_are_logged_with_traceback_and_the_user_gets_an_apology(
@@ -389,7 +408,9 @@ async def test_a_bug_is_logged_apologised_for_and_reported_once_per_cooldown(
 
 async def test_the_error_handler_survives_a_failing_report_and_apology(make_bot: Any, errors: Any) -> None:
     async with make_bot(error_chat_id=ERROR_CHAT) as bot:
-        bot.api.inject("sendMessage", ApiError(400, "Bad Request: boom"), TimedOut(), ApiError(400, "chat not found"))
+        bot.api.inject(
+            "sendMessage", ApiError(400, "Bad Request: boom"), TimedOut(), ApiError(400, "chat not found")
+        )
         await bot.send(fakes.private_text(SDM_QUESTION))
         assert len(bot.sent()) == 3  # answer, apology, report: all failed, nothing raised
         messages = [r.getMessage() for r in errors()]
@@ -406,7 +427,9 @@ async def test_message_not_modified_is_harmless_for_the_error_handler(
     caplog.set_level(logging.DEBUG, logger="bot")
     async with make_bot(error_chat_id=ERROR_CHAT) as bot:
         update = fakes.to_update(fakes.callback("u1:div-teknis"), bot.app.bot)
-        await bot.app.process_error(update, BadRequest("Message is not modified: specified new message content"))
+        await bot.app.process_error(
+            update, BadRequest("Message is not modified: specified new message content")
+        )
         assert bot.api.records == []  # no apology, no report
     logged = [r for r in caplog.records if r.name == "bot.errors"]
     assert logged and all(r.levelno == logging.DEBUG for r in logged)
@@ -485,13 +508,15 @@ async def test_default_rate_limit_is_20_a_minute_and_0_turns_it_off(make_bot: An
         assert len(bot.sent()) == 40
 
 
-def test_rate_limit_memory_is_bounded() -> None:
+@pytest.mark.parametrize("step", [0.01, 0.0], ids=["users come and go", "all at once"])
+def test_rate_limit_memory_is_bounded(step: float) -> None:
     clock = [0.0]
     limit = QuestionRateLimit(1, clock=lambda: clock[0])
-    for user_id in range(30_000):
-        clock[0] += 0.01
+    for user_id in range(3 * MAX_TRACKED):
+        clock[0] += step
         assert limit.check(user_id) == "allow"
-    assert len(limit._users) <= 10_000 + 6000  # stale users are pruned as the map fills
+        assert len(limit._users) <= MAX_TRACKED
+    assert limit.check(3 * MAX_TRACKED - 1) == "notify"  # the newest users are still counted
 
 
 # -- allowed chats ------------------------------------------------------------------------
@@ -638,6 +663,7 @@ async def test_database_faults_never_stop_the_answer_and_rows_are_retried(
         elif fault == "read-only":
             await qlog._db.execute("PRAGMA query_only = ON")
         else:
+
             async def disk_full(rows: list[tuple[Any, ...]]) -> int:
                 raise sqlite3.OperationalError("database or disk is full")
 
@@ -649,8 +675,11 @@ async def test_database_faults_never_stop_the_answer_and_rows_are_retried(
             assert all("Sumber Daya Manusia" in p["text"] for p in bot.sent())
             await wait_until(lambda: qlog.stats.write_failures >= 1, "a failed write")
             assert qlog.stats.pending == 3 and qlog.stats.dropped == 2  # bounded, oldest dropped
-            assert qlog.stats.last_error and ("lock" in qlog.stats.last_error or "only" in qlog.stats.last_error
-                                              or "full" in qlog.stats.last_error)
+            assert qlog.stats.last_error and (
+                "lock" in qlog.stats.last_error
+                or "only" in qlog.stats.last_error
+                or "full" in qlog.stats.last_error
+            )
             # The fault goes away: the waiting rows are written by the retry.
             if fault == "locked":
                 other.execute("COMMIT")
@@ -692,9 +721,11 @@ def test_any_question_renders_to_valid_telegram_html_parts(
 
 
 # Leaves: escaped text with something visible; trees: up to three tags deep, as the bot nests.
-html_leaves = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=120
-).filter(lambda t: not t.isspace()).map(lambda t: html.escape(t, quote=False))
+html_leaves = (
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=120)
+    .filter(lambda t: not t.isspace())
+    .map(lambda t: html.escape(t, quote=False))
+)
 
 
 def html_trees(depth: int) -> st.SearchStrategy[str]:
@@ -784,8 +815,12 @@ def test_real_process_survives_api_faults_and_keeps_serving(tmp_path: Path) -> N
         out, err = tmp_path / "bot.stdout", tmp_path / "bot.stderr"
         with out.open("wb") as stdout, err.open("wb") as stderr:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run"], cwd=workdir, env=env,
-                stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                [sys.executable, "-m", "bot", "run"],
+                cwd=workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=stderr,
             )
             bot = BotProcess(proc, out, err)
             try:
@@ -827,8 +862,14 @@ def test_a_corrupt_database_at_start_is_one_clear_error(tmp_path: Path) -> None:
         workdir = tmp_path / "cwd"
         workdir.mkdir()
         run = subprocess.run(
-            [sys.executable, "-m", "bot", "run"], cwd=workdir, env=env,
-            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False,
+            [sys.executable, "-m", "bot", "run"],
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
     assert run.returncode == 1, run.stderr[-3000:]
     assert f"cannot use the database {database}" in run.stderr, run.stderr[-3000:]

@@ -107,7 +107,9 @@ def answers(api: FakeBotApi, chats: dict[int, str]) -> list[Call]:
     return [c for c in api.calls("sendMessage") if c.ok and c.params.get("chat_id") in chats]
 
 
-def wait_for_answers(api: FakeBotApi, bot: BotProcess, chats: dict[int, str], count: int, timeout: float) -> None:
+def wait_for_answers(
+    api: FakeBotApi, bot: BotProcess, chats: dict[int, str], count: int, timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
     while len({c.params["chat_id"] for c in answers(api, chats)}) < count:
         if bot.proc.poll() is not None:
