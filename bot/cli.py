@@ -99,6 +99,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"tupoksi: {problem}", file=sys.stderr)
         return EXIT_INVALID
+    # Opt in to python-telegram-bot's timedelta durations now, so a 429 does not print a
+    # deprecation warning on every flood-control retry (we never read retry_after ourselves).
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     from bot.telegram_app import run_bot  # imports telegram: only when the bot runs
 
     # An explicit --kb wins over KB_DIR.
