@@ -281,7 +281,7 @@ def child_scale(dev: Path, offices: int, passes: int) -> dict:
 
 
 def scored_docs(matcher, question: str) -> int:
-    """Diagnostic, untimed (mirrors Matcher._score_docs): index documents a question scores."""
+    """Diagnostic, untimed: index documents sharing a term with the question (the candidates)."""
     norm = matcher.normalizer.normalize(question)
     terms = set(norm.terms)
     for term in norm.terms:
