@@ -1,5 +1,7 @@
 # Tupoksi Bot container: docker build -t tupoksi . && docker run --env-file .env -v tupoksi-data:/data tupoksi
-FROM python:3.11-slim
+# BASE_IMAGE: any Debian-like image with Python >= 3.11 and pip (an offline mirror of it, say).
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE}
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot ./bot
