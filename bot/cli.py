@@ -13,12 +13,17 @@ import io
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.answer import build_answer, render_plain
 from bot.kb import DEFAULT_KB_DIR, KnowledgeBaseError, load_kb
 from bot.matcher import Candidate, Matcher, MatchResult
+from bot.model import KnowledgeBase
+
+if TYPE_CHECKING:
+    from bot.storage import QueryLog
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -130,82 +135,67 @@ def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return buffer.getvalue()
 
 
-async def _report(args: argparse.Namespace, path: Path) -> str:
+async def _report_text(args: argparse.Namespace, kb: KnowledgeBase, log: QueryLog) -> str:
     from bot import reports
-    from bot.storage import open_query_log
 
-    kb = load_kb(args.kb)
-    log = await open_query_log(path)
-    try:
-        if args.report == "unanswered":
-            groups = await log.unanswered(args.days, limit=args.limit, offset=0)
-            if args.csv:
-                rows = [
-                    (g.normalized, g.count, g.last_asked.isoformat(), g.example, g.downvoted) for g in groups
-                ]
-                return _csv(("normalized", "count", "last_asked", "example", "downvoted"), rows)
-            lines = reports.unanswered_lines(groups)
-            return "\n".join(lines) if lines else "Tidak ada pertanyaan yang belum terjawab."
-        if args.report == "stats":
-            stats = await log.report(args.days)
-            if args.csv:
-                return _csv(("day", "questions", "answered"), [tuple(d) for d in stats.per_day])
-            return "\n".join(reports.stats_lines(kb, stats))
-        coverage = reports.coverage_report(kb, await log.coverage(args.days))
+    if args.report == "unanswered":
+        groups = await log.unanswered(args.days, limit=args.limit, offset=0)
         if args.csv:
-            rows = [
-                *coverage.unit_counts,
-                *((ref, 0) for ref in coverage.duties_never),
-                *coverage.duty_counts,
-            ]
-            return _csv(("unit_or_duty", "count"), rows)
-        return "\n".join(reports.coverage_lines(kb, coverage))
-    finally:
-        await log.close()
+            rows = [(g.normalized, g.count, g.last_asked.isoformat(), g.example, g.downvoted) for g in groups]
+            return _csv(("normalized", "count", "last_asked", "example", "downvoted"), rows)
+        lines = reports.unanswered_lines(groups)
+        return "\n".join(lines) + "\n" if lines else "Tidak ada pertanyaan yang belum terjawab.\n"
+    if args.report == "stats":
+        stats = await log.report(args.days)
+        if args.csv:
+            return _csv(("day", "questions", "answered"), [tuple(d) for d in stats.per_day])
+        return "\n".join(reports.stats_lines(kb, stats)) + "\n"
+    coverage = reports.coverage_report(kb, await log.coverage(args.days))
+    if args.csv:
+        rows = [*coverage.unit_counts, *((ref, 0) for ref in coverage.duties_never), *coverage.duty_counts]
+        return _csv(("unit_or_duty", "count"), rows)
+    return "\n".join(reports.coverage_lines(kb, coverage)) + "\n"
+
+
+async def _learned_text(args: argparse.Namespace, kb: KnowledgeBase, log: QueryLog) -> str:
+    from bot.reports import learned_yaml
+
+    return learned_yaml(kb, await log.learned_phrases())
+
+
+def _print_from_log(args: argparse.Namespace, produce: Callable[..., Awaitable[str]]) -> int:
+    """Open the query log read for a report, print what ``produce`` makes of it."""
+    from bot.storage import StorageError, open_query_log
+
+    path = _database_path(args)
+    if not path.exists():
+        print(f"no query log at {path} yet (set DATABASE_PATH or --db)", file=sys.stderr)
+        return EXIT_INVALID
+    kb = load_kb(args.kb)
+
+    async def run() -> str:
+        log = await open_query_log(path)
+        try:
+            return await produce(args, kb, log)
+        finally:
+            await log.close()
+
+    try:
+        print(asyncio.run(run()), end="")
+    except StorageError as exc:
+        print(f"cannot read the query log: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Query-log reports without Telegram."""
-    from bot.storage import StorageError
-
-    path = _database_path(args)
-    if not path.exists():
-        print(f"no query log at {path} yet (set DATABASE_PATH or --db)", file=sys.stderr)
-        return EXIT_INVALID
-    try:
-        print(asyncio.run(_report(args, path)), end="" if args.csv else "\n")
-    except StorageError as exc:
-        print(f"cannot read the query log: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    return EXIT_OK
-
-
-async def _learned(args: argparse.Namespace, path: Path) -> str:
-    from bot.reports import learned_yaml
-    from bot.storage import open_query_log
-
-    kb = load_kb(args.kb)
-    log = await open_query_log(path)
-    try:
-        return learned_yaml(kb, await log.learned_phrases())
-    finally:
-        await log.close()
+    return _print_from_log(args, _report_text)
 
 
 def cmd_export_learned(args: argparse.Namespace) -> int:
     """Print the phrases admins taught, as YAML to merge into the KB."""
-    from bot.storage import StorageError
-
-    path = _database_path(args)
-    if not path.exists():
-        print(f"no query log at {path} yet (set DATABASE_PATH or --db)", file=sys.stderr)
-        return EXIT_INVALID
-    try:
-        print(asyncio.run(_learned(args, path)), end="")
-    except StorageError as exc:
-        print(f"cannot read the query log: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    return EXIT_OK
+    return _print_from_log(args, _learned_text)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,26 +89,37 @@ def fake_api() -> Iterator[FakeBotApi]:
         yield api
 
 
-@pytest.fixture
-def bot_process(fake_api: FakeBotApi, tmp_path: Path) -> Iterator[BotProcess]:
-    workdir = tmp_path / "cwd"  # empty: no .env is read
+@contextmanager
+def running_bot(api: FakeBotApi, tmp_path: Path, name: str = "bot", **env: str) -> Iterator[BotProcess]:
+    """The real ``python -m bot run`` against ``api`` (extra settings in ``env``), killed if left running.
+
+    It runs in an empty folder (no .env is read), output goes to files in ``tmp_path``.
+    """
+    environment = {**bot_env(api, tmp_path), **env}
+    workdir = tmp_path / f"cwd-{name}"
     workdir.mkdir()
-    stdout_path, stderr_path = tmp_path / "bot.stdout", tmp_path / "bot.stderr"
-    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
+    out, err = tmp_path / f"{name}.stdout", tmp_path / f"{name}.stderr"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
         proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "run"],
             cwd=workdir,
-            env=bot_env(fake_api, tmp_path),
+            env=environment,
             stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
+            stdout=stdout,
+            stderr=stderr,
         )
         try:
-            yield BotProcess(proc, stdout_path, stderr_path)
+            yield BotProcess(proc, out, err)
         finally:
             if proc.poll() is None:
                 proc.kill()
             proc.wait(timeout=STOP_TIMEOUT)
+
+
+@pytest.fixture
+def bot_process(fake_api: FakeBotApi, tmp_path: Path) -> Iterator[BotProcess]:
+    with running_bot(fake_api, tmp_path) as bot:
+        yield bot
 
 
 def wait_while_alive(

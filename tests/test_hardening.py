@@ -39,7 +39,7 @@ from telegram import Update
 from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.ext import Application
 from telegram.request import RequestData
-from test_e2e import START_TIMEOUT, BotProcess, bot_env, message_to, plain, wait_while_alive
+from test_e2e import START_TIMEOUT, bot_env, message_to, plain, running_bot, wait_while_alive
 from test_e2e import TOKEN as E2E_TOKEN
 
 from bot import cli, telegram_app
@@ -807,44 +807,22 @@ def apologised(call: Any) -> bool:
 @pytest.mark.e2e
 def test_real_process_survives_api_faults_and_keeps_serving(tmp_path: Path) -> None:
     secret = E2E_TOKEN.partition(":")[2]
-    with FakeBotApi(E2E_TOKEN) as api:
-        env = bot_env(api, tmp_path)
-        env["LOG_LEVEL"] = "DEBUG"
-        workdir = tmp_path / "cwd"
-        workdir.mkdir()
-        out, err = tmp_path / "bot.stdout", tmp_path / "bot.stderr"
-        with out.open("wb") as stdout, err.open("wb") as stderr:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run"],
-                cwd=workdir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=stdout,
-                stderr=stderr,
-            )
-            bot = BotProcess(proc, out, err)
-            try:
-                wait_while_alive(api, bot, lambda c: c.method == "getUpdates", START_TIMEOUT, "polling")
-                api.inject_fault("getUpdates", status=502, times=2)  # Telegram hiccups
-                api.inject_fault("sendMessage", status=429, retry_after=1)  # flood control
-                api.send_private_text(810_001, SDM_QUESTION)
-                wait_while_alive(api, bot, message_to(810_001, answered), 20, "the answer after a 429")
-                api.inject_fault("sendMessage", status=403)  # this user blocked the bot
-                api.send_private_text(810_002, SDM_QUESTION)
-                wait_while_alive(
-                    api, bot, lambda c: c.method == "sendMessage" and c.status == 403, 20, "the 403"
-                )
-                api.inject_fault("sendMessage", status=400, description="Bad Request: can't parse entities")
-                api.send_private_text(810_003, SDM_QUESTION)
-                wait_while_alive(api, bot, message_to(810_003, apologised), 20, "the apology after a 400")
-                api.send_private_text(810_004, SDM_QUESTION)
-                wait_while_alive(api, bot, message_to(810_004, answered), 20, "the next answer")
-                proc.send_signal(signal.SIGTERM)
-                code = proc.wait(timeout=20)
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait(timeout=20)
+    with FakeBotApi(E2E_TOKEN) as api, running_bot(api, tmp_path, LOG_LEVEL="DEBUG") as bot:
+        wait_while_alive(api, bot, lambda c: c.method == "getUpdates", START_TIMEOUT, "polling")
+        api.inject_fault("getUpdates", status=502, times=2)  # Telegram hiccups
+        api.inject_fault("sendMessage", status=429, retry_after=1)  # flood control
+        api.send_private_text(810_001, SDM_QUESTION)
+        wait_while_alive(api, bot, message_to(810_001, answered), 20, "the answer after a 429")
+        api.inject_fault("sendMessage", status=403)  # this user blocked the bot
+        api.send_private_text(810_002, SDM_QUESTION)
+        wait_while_alive(api, bot, lambda c: c.method == "sendMessage" and c.status == 403, 20, "the 403")
+        api.inject_fault("sendMessage", status=400, description="Bad Request: can't parse entities")
+        api.send_private_text(810_003, SDM_QUESTION)
+        wait_while_alive(api, bot, message_to(810_003, apologised), 20, "the apology after a 400")
+        api.send_private_text(810_004, SDM_QUESTION)
+        wait_while_alive(api, bot, message_to(810_004, answered), 20, "the next answer")
+        bot.proc.send_signal(signal.SIGTERM)
+        code = bot.proc.wait(timeout=20)
     output = bot.output()
     assert code == 0, output[-3000:]
     assert E2E_TOKEN not in output and secret not in output

@@ -14,11 +14,8 @@ from __future__ import annotations
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,8 +27,8 @@ from test_e2e import (
     TOKEN_SECRET,
     BotProcess,
     _tail,
-    bot_env,
     plain,
+    running_bot,
     wait_while_alive,
 )
 
@@ -51,34 +48,12 @@ TOPICS = (
 )
 
 
+# DEBUG logs so the token check sees everything; no per-user limit for the burst.
+QUIET_LIMITS = {"LOG_LEVEL": "DEBUG", "RATE_LIMIT_PER_MINUTE": "0"}
+
+
 def question(n: int) -> str:
     return f"{TOPICS[n % len(TOPICS)]} (nomor {n})?"
-
-
-@contextmanager
-def running_bot(api: FakeBotApi, tmp_path: Path, name: str) -> Iterator[BotProcess]:
-    """The real bot process (LOG_LEVEL=DEBUG, the database in ``tmp_path``), killed if left running."""
-    env = bot_env(api, tmp_path)
-    env["LOG_LEVEL"] = "DEBUG"
-    env["RATE_LIMIT_PER_MINUTE"] = "0"
-    workdir = tmp_path / f"cwd-{name}"
-    workdir.mkdir()
-    out, err = tmp_path / f"{name}.stdout", tmp_path / f"{name}.stderr"
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            cwd=workdir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            stderr=stderr,
-        )
-        try:
-            yield BotProcess(proc, out, err)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait(timeout=STOP_TIMEOUT)
 
 
 def wait_until_ready(api: FakeBotApi, bot: BotProcess) -> None:
@@ -142,7 +117,7 @@ def test_sigterm_mid_stream_finishes_logs_everything_and_never_answers_twice(tmp
         api.inject_fault("sendMessage", delay=REPLY_DELAY, times=10 * QUESTIONS)
 
         # Run 1: questions stream in; SIGTERM once a few are answered, more arrive meanwhile.
-        with running_bot(api, tmp_path, "run1") as first:
+        with running_bot(api, tmp_path, "run1", **QUIET_LIMITS) as first:
             wait_until_ready(api, first)
             items = list(chats.items())
             for chat, text in items[:BEFORE_SIGTERM]:
@@ -170,7 +145,7 @@ def test_sigterm_mid_stream_finishes_logs_everything_and_never_answers_twice(tmp
 
         # Run 2 on the same server and database: the rest is answered, nothing twice.
         restarted_at = time.time()
-        with running_bot(api, tmp_path, "run2") as second:
+        with running_bot(api, tmp_path, "run2", **QUIET_LIMITS) as second:
             # Started (signal handlers are in place once post_init publishes the menus).
             wait_while_alive(
                 api,
