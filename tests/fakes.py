@@ -20,6 +20,8 @@ import pytest
 from telegram import Bot, Update
 from telegram.request import BaseRequest, RequestData
 
+from bot.storage import QueryRecord
+
 BOT_ID = 999
 BOT_USERNAME = "TupoksiBot"
 TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijklmn"
@@ -87,7 +89,9 @@ class FakeRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         parameters = dict(request_data.parameters) if request_data else {}
-        for name, (filename, content, _mimetype) in (request_data.multipart_data if request_data else {}).items():
+        for name, (filename, content, _mimetype) in (
+            request_data.multipart_data if request_data else {}
+        ).items():
             # An uploaded file (sendPhoto, sendDocument): keep its name and bytes for asserts.
             data = content if isinstance(content, bytes) else content.read()
             parameters[name] = Upload(filename, data)
@@ -264,9 +268,7 @@ def group_text(
     reply_to: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Someone writes ``text`` in the group."""
-    msg = message(
-        text, chat=group_chat(chat_id), sender=user(user_id), entities=entities, reply_to=reply_to
-    )
+    msg = message(text, chat=group_chat(chat_id), sender=user(user_id), entities=entities, reply_to=reply_to)
     return _update(message=msg)
 
 
@@ -300,15 +302,15 @@ def reply_to_bot(text: str, *, user_id: int = USER_ID, chat_id: int = GROUP_ID) 
     return group_text(text, user_id=user_id, chat_id=chat_id, reply_to=bot_message(chat=group_chat(chat_id)))
 
 
-def reply_to_user(text: str, original: str, *, user_id: int = USER_ID, other_id: int = 5151) -> dict[str, Any]:
+def reply_to_user(
+    text: str, original: str, *, user_id: int = USER_ID, other_id: int = 5151
+) -> dict[str, Any]:
     """A group message replying to another person's message ``original``."""
     reply_to = message(original, chat=group_chat(), sender=user(other_id, "Siti"))
     return group_text(text, user_id=user_id, reply_to=reply_to)
 
 
-def callback(
-    data: str, *, message: dict[str, Any] | None = None, user_id: int = USER_ID
-) -> dict[str, Any]:
+def callback(data: str, *, message: dict[str, Any] | None = None, user_id: int = USER_ID) -> dict[str, Any]:
     """Someone presses an inline button with ``data`` under ``message`` (a bot message)."""
     pressed = message or bot_message(chat=private_chat(user_id))
     return _update(
@@ -351,8 +353,24 @@ def to_update(payload: dict[str, Any], bot: Bot) -> Update:
 _TAG = re.compile(r"<(/?)([a-z-]+)((?:\s+[a-z-]+=\"[^\"<>]*\")*)\s*>")
 _ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
 TELEGRAM_TAGS = frozenset(
-    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
-     "code", "pre", "blockquote", "tg-emoji"}
+    {
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "span",
+        "tg-spoiler",
+        "a",
+        "code",
+        "pre",
+        "blockquote",
+        "tg-emoji",
+    }
 )
 
 
@@ -366,7 +384,7 @@ def html_problems(text: str) -> list[str]:
         if char == "<":
             tag = _TAG.match(text, i)
             if not tag or tag.group(2) not in TELEGRAM_TAGS:
-                problems.append(f"bad tag at {i}: {text[i:i + 20]!r}")
+                problems.append(f"bad tag at {i}: {text[i : i + 20]!r}")
                 i += 1
                 continue
             name = tag.group(2)
@@ -381,7 +399,7 @@ def html_problems(text: str) -> list[str]:
         elif char == "&":
             entity = _ENTITY.match(text, i)
             if not entity:
-                problems.append(f"bare & at {i}: {text[i:i + 12]!r}")
+                problems.append(f"bare & at {i}: {text[i : i + 12]!r}")
                 i += 1
                 continue
             i = entity.end()
@@ -393,3 +411,13 @@ def html_problems(text: str) -> list[str]:
     if stack:
         problems.append(f"unclosed tags: {stack}")
     return problems
+
+
+class RecordingLog:
+    """A query log that keeps the records in a list (instead of SQLite)."""
+
+    def __init__(self) -> None:
+        self.records: list[QueryRecord] = []
+
+    def log(self, record: QueryRecord) -> None:
+        self.records.append(record)

@@ -38,23 +38,13 @@ DAPIL_QUESTION = "penataan daerah pemilihan dan alokasi kursi"
 CHATTER = "nanti siang makan di mana ya? ada yang mau nitip kopi?"
 
 
-class RecordingLog:
-    """A query log that keeps the records in a list."""
-
-    def __init__(self) -> None:
-        self.records: list[QueryRecord] = []
-
-    def log(self, record: QueryRecord) -> None:
-        self.records.append(record)
-
-
 @dataclass
 class Harness:
     """The application plus what it said (``api``) and what it logged (``log``)."""
 
     app: Application
     api: FakeRequest
-    log: RecordingLog
+    log: fakes.RecordingLog
 
     async def send(self, payload: dict[str, Any]) -> None:
         await self.app.process_update(fakes.to_update(payload, self.app.bot))
@@ -65,7 +55,7 @@ class Harness:
 
 async def _harness(kb: KnowledgeBase, matcher: Matcher, **settings: Any) -> AsyncIterator[Harness]:
     api = FakeRequest()
-    log = RecordingLog()
+    log = fakes.RecordingLog()
     app = build_application(
         Settings(token=TOKEN, **settings), kb, matcher, log, request=api, updates_request=api
     )

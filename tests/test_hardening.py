@@ -59,7 +59,7 @@ from bot.render import (
     unit_not_found_html,
     utf16_length,
 )
-from bot.storage import QueryLog, QueryRecord, open_query_log
+from bot.storage import QueryLog, open_query_log
 from bot.telegram_app import build_application
 
 ADMIN_ID = 777
@@ -108,14 +108,6 @@ class FaultyApi(FakeRequest):
         return [p["text"] for m, p in self.records if m == "sendMessage" and int(p["chat_id"]) == chat_id]
 
 
-class RecordingLog:
-    def __init__(self) -> None:
-        self.records: list[QueryRecord] = []
-
-    def log(self, record: QueryRecord) -> None:
-        self.records.append(record)
-
-
 @dataclass
 class Bot:
     app: Application
@@ -152,7 +144,7 @@ def make_bot(kb: KnowledgeBase, shared_matcher: Matcher) -> Callable[..., Any]:
     @contextlib.asynccontextmanager
     async def factory(query_log: Any = None, **overrides: Any) -> AsyncIterator[Bot]:
         api = FaultyApi()
-        log = query_log if query_log is not None else RecordingLog()
+        log = query_log if query_log is not None else fakes.RecordingLog()
         app = build_application(
             Settings(token=TOKEN, admin_ids=frozenset({ADMIN_ID}), **overrides),
             kb,
