@@ -62,7 +62,7 @@ _UNIT_KEYS = {
 }
 _DUTY_KEYS = {"number", "text", "source_text", "terms", "links", "generic"}
 _LEXICON_KEYS = {"acronyms", "informal", "english", "stopwords", "protected", "cues"}
-_CUE_KEYS = {"handler", "fact", "chitchat", "other_agencies"}
+_CUE_KEYS = {"handler", "request", "fact", "chitchat", "other_agencies"}
 _PARENT_LEVEL = {Level.SUBBAG: Level.BAGIAN, Level.BAGIAN: Level.SEKRETARIAT}
 _COUNTERPART_LEVEL = {Level.DIVISI: Level.SUBBAG, Level.SUBBAG: Level.DIVISI}
 
@@ -293,6 +293,7 @@ def _read_lexicon(reader: _Reader, path: Path) -> Lexicon:
         stopwords=frozenset(lower(reader.strings(path, data, "stopwords", "lexicon"))),
         protected=frozenset(lower(reader.strings(path, data, "protected", "lexicon"))),
         handler_cues=lower(reader.strings(path, cues, "handler", "cues")),
+        request_cues=lower(reader.strings(path, cues, "request", "cues")),
         fact_cues=lower(reader.strings(path, cues, "fact", "cues")),
         chitchat_cues=lower(reader.strings(path, cues, "chitchat", "cues")),
         other_agencies=lower(reader.strings(path, cues, "other_agencies", "cues")),

@@ -63,6 +63,7 @@ class MatcherConfig:
     ambiguity_margin: float = 0.05
     # Weight of a question word the KB has never seen, relative to the rarest KB word.
     unknown_word_weight: float = 1.0
+    unknown_short_word_weight: float = 0.3
     max_candidates: int = 3
 
 
@@ -214,9 +215,16 @@ class Matcher:
         return {term: math.log((n + 1) / (count + 0.5)) for term, count in df.items()}
 
     def idf(self, term: str) -> float:
-        """Rarity weight of a term; words the KB never uses get the maximum (scaled)."""
+        """Rarity weight of a term; words the KB never uses get the maximum (scaled).
+
+        An unknown word of three letters or fewer is more likely chat noise ("sp", "x")
+        than a topic, so it weighs less.
+        """
         value = self._idf.get(term)
-        return value if value is not None else self._max_idf * self.config.unknown_word_weight
+        if value is not None:
+            return value
+        scale = self.config.unknown_short_word_weight if len(term) <= 3 else self.config.unknown_word_weight
+        return self._max_idf * scale
 
     # -- learning ----------------------------------------------------------------------
 
@@ -245,9 +253,10 @@ class Matcher:
     def match(self, question: str) -> MatchResult:
         """Rank units for ``question`` and decide whether to answer."""
         norm = self.normalizer.normalize(question)
-        # Greetings and thanks are not the topic: "terima kasih" must not match "surat diterima"
-        # (the cue words stay in ``words`` for the decision).
-        norm = norm.without(self._cues.chitchat_spans(norm))
+        # Greetings, thanks and request words are not the topic: "terima kasih" must not match
+        # "surat diterima", "tolong"/"rusak" say how, not what (the cue words stay in ``words``
+        # for the decision).
+        norm = norm.without(self._cues.chitchat_spans(norm) + self._cues.request_spans(norm))
         if not norm.groups:
             reason = Reason.CHITCHAT if self._cues.chitchat(norm) else Reason.EMPTY
             return MatchResult(question, norm.text, False, reason, corrections=norm.corrections)
@@ -419,9 +428,10 @@ class Matcher:
                 return Reason.CHITCHAT
         if not result.divisi and not result.subbag:
             return Reason.NO_MATCH
-        if not handler and coverage < self.config.uncued_min_coverage:
+        cued = handler or cues.request(norm)
+        if not cued and coverage < self.config.uncued_min_coverage:
             return Reason.LOW_SCORE
-        threshold = self.config.answer_threshold if handler else self.config.uncued_threshold
+        threshold = self.config.answer_threshold if cued else self.config.uncued_threshold
         return Reason.ANSWERED if result.confidence >= threshold else Reason.LOW_SCORE
 
 
@@ -439,6 +449,7 @@ class _Cues:
             return dict(by_first)
 
         self._handler = phrases(lex.handler_cues)
+        self._request = phrases(lex.request_cues)
         self._fact = phrases(lex.fact_cues)
         self._chitchat = phrases(lex.chitchat_cues)
         self._agencies = phrases(lex.other_agencies)
@@ -461,6 +472,13 @@ class _Cues:
             not any(span.start >= f.start and span.stop <= f.stop for f in fact_spans)
             for span in self._spans(norm, self._handler)
         )
+
+    def request_spans(self, norm: Normalized) -> list[range]:
+        return self._spans(norm, self._request)
+
+    def request(self, norm: Normalized) -> bool:
+        """A task, request or complaint, or a unit named in passing: a weaker "who handles"."""
+        return bool(self._spans(norm, self._request))
 
     def fact(self, norm: Normalized) -> bool:
         return bool(self._spans(norm, self._fact))

@@ -106,6 +106,7 @@ class Lexicon:
     stopwords: frozenset[str] = frozenset()
     protected: frozenset[str] = frozenset()
     handler_cues: tuple[str, ...] = ()
+    request_cues: tuple[str, ...] = ()
     fact_cues: tuple[str, ...] = ()
     chitchat_cues: tuple[str, ...] = ()
     other_agencies: tuple[str, ...] = ()
