@@ -7,6 +7,7 @@ Every problem is collected (not just the first) and reported as
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,7 @@ _UNIT_KEYS = {
 _DUTY_KEYS = {"number", "text", "source_text", "terms", "links", "generic"}
 _LEXICON_KEYS = {"acronyms", "informal", "english", "stopwords", "protected", "cues"}
 _CUE_KEYS = {"handler", "request", "fact", "chitchat", "other_agencies"}
+_UNIT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _PARENT_LEVEL = {Level.SUBBAG: Level.BAGIAN, Level.BAGIAN: Level.SEKRETARIAT}
 _COUNTERPART_LEVEL = {Level.DIVISI: Level.SUBBAG, Level.SUBBAG: Level.DIVISI}
 
@@ -333,6 +335,14 @@ def _read_units(reader: _Reader, units_dir: Path) -> list[tuple[Unit, _Map]]:
 def _read_unit(reader: _Reader, path: Path, data: _Map) -> Unit | None:
     reader.check_keys(path, data, _UNIT_KEYS, {"id", "level", "name", "short_name", "duties"}, "unit")
     unit_id = reader.string(path, data, "id", "unit")
+    if unit_id is not None and not _UNIT_ID.match(unit_id):
+        reader.problem(
+            path,
+            data.key_lines.get("id"),
+            f"unit id {unit_id!r} must be lowercase letters, digits and '-', at most 40 characters "
+            "(it goes into Telegram button data, which is limited to 64 bytes)",
+        )
+        unit_id = None
     level_text = data.get("level")
     try:
         level = Level(level_text)

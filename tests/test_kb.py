@@ -169,3 +169,10 @@ def test_a_changed_duty_wording_is_caught(kb_copy: Path) -> None:
 def test_a_missing_lexicon_file_is_reported(kb_copy: Path) -> None:
     (kb_copy / "lexicon.yaml").unlink()
     assert any("lexicon.yaml: file not found" in p for p in _problems(kb_copy))
+
+
+def test_a_unit_id_too_long_for_button_data_is_rejected(kb_copy: Path) -> None:
+    path = kb_copy / "units" / "subbag-sdm.yaml"
+    long_id = "subbag-" + "x" * 40
+    _write(path, path.read_text(encoding="utf-8").replace("id: subbag-sdm", f"id: {long_id}", 1))
+    assert any("at most 40 characters" in p for p in _problems(kb_copy))
