@@ -152,9 +152,7 @@ def _unescape(body: str) -> str:
 # -- loading ---------------------------------------------------------------------------
 
 
-def load_settings(
-    env: Mapping[str, str] | None = None, dotenv_path: Path | None = Path(".env")
-) -> Settings:
+def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None = Path(".env")) -> Settings:
     """Read ``env`` (default: ``os.environ``) over ``dotenv_path`` (if it exists) and validate.
 
     Raises :class:`ConfigError` listing every problem, one sentence each.
@@ -324,9 +322,7 @@ def setup_logging(settings: Settings) -> None:
     httpx logs every request URL, token included, at INFO: it is muted to WARNING,
     and a :class:`RedactingFilter` on the root handlers catches anything else.
     """
-    logging.basicConfig(
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=settings.log_level
-    )
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=settings.log_level)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     secrets = [s for s in (settings.token, settings.webhook_secret) if s]

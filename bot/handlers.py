@@ -239,9 +239,7 @@ def is_reply_to(message: Message, user_id: int) -> bool:
     """True when ``message`` replies to a message sent by ``user_id``."""
     reply = message.reply_to_message
     # In forum topics every message "replies" to the topic's first (service) message.
-    return bool(
-        reply and reply.from_user and reply.from_user.id == user_id and not reply.forum_topic_created
-    )
+    return bool(reply and reply.from_user and reply.from_user.id == user_id and not reply.forum_topic_created)
 
 
 def replied_question(message: Message, bot_id: int) -> str:

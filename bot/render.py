@@ -167,9 +167,7 @@ def answer_html(answer: Answer, *, echo_question: bool = False, noted: bool = Fa
     if answer.subbag:
         blocks.append("\n".join(_assignment_lines(answer.subbag)))
     else:
-        blocks.append(
-            "🗂 <b>Sub Bagian</b>: SOP tidak menyebut Sub Bagian pelaksana khusus untuk urusan ini."
-        )
+        blocks.append("🗂 <b>Sub Bagian</b>: SOP tidak menyebut Sub Bagian pelaksana khusus untuk urusan ini.")
     tail = [f"Tingkat keyakinan: <b>{esc(answer.confidence_words)}</b>"]
     if answer.alternatives:
         names = ", ".join(esc(a.unit.short_name) for a in answer.alternatives)
@@ -348,9 +346,7 @@ def _subtree(kb: KnowledgeBase, unit: Unit, prefix: str) -> list[str]:
 # -- help and usage --------------------------------------------------------------------
 
 
-def help_html(
-    kb: KnowledgeBase, *, bot_username: str, in_group: bool = False, is_admin: bool = False
-) -> str:
+def help_html(kb: KnowledgeBase, *, bot_username: str, in_group: bool = False, is_admin: bool = False) -> str:
     """The /start and /help text: what the bot does, how to ask, the commands."""
     mention = f"@{esc(bot_username)}"
     how = (

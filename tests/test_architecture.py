@@ -9,8 +9,19 @@ import pytest
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
 CORE = [
-    "model.py", "sop.py", "kb.py", "normalize.py", "matcher.py", "answer.py", "evaluation.py",
-    "render.py", "admin_render.py", "reports.py", "storage.py", "config.py", "cli.py",
+    "model.py",
+    "sop.py",
+    "kb.py",
+    "normalize.py",
+    "matcher.py",
+    "answer.py",
+    "evaluation.py",
+    "render.py",
+    "admin_render.py",
+    "reports.py",
+    "storage.py",
+    "config.py",
+    "cli.py",
 ]
 
 

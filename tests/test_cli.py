@@ -83,7 +83,9 @@ def test_check_kb_accepts_the_real_kb(capsys: pytest.CaptureFixture[str]) -> Non
     assert "17 units, 148 duties" in capsys.readouterr().out
 
 
-def test_check_kb_rejects_a_broken_file_with_exit_2(kb_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_kb_rejects_a_broken_file_with_exit_2(
+    kb_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (kb_copy / "units" / "subbag-sdm.yaml").write_text("id: subbag-sdm\nlevel: [oops\n", encoding="utf-8")
     assert main(["check-kb", str(kb_copy)]) == 2
     err = capsys.readouterr().err
@@ -119,7 +121,9 @@ def query_db(tmp_path: Path) -> Path:
                         duty_ref="subbag-keuangan#8" if subbag == "subbag-keuangan" else None,
                     )
                 )
-            await log.add_learned("parkir motor tamu", "parkir motor tamu", "div-keuangan-umum-rt", "divisi", 42)
+            await log.add_learned(
+                "parkir motor tamu", "parkir motor tamu", "div-keuangan-umum-rt", "divisi", 42
+            )
             await log.flush()
         finally:
             await log.close()
@@ -128,7 +132,9 @@ def query_db(tmp_path: Path) -> Path:
     return path
 
 
-def test_report_unanswered_groups_repeated_questions(query_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_unanswered_groups_repeated_questions(
+    query_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["report", "unanswered", "--db", str(query_db)]) == 0
     out = capsys.readouterr().out
     assert "(2×" in out and "parkir motor tamu di mana?" in out

@@ -75,7 +75,9 @@ def test_every_setting_is_read_from_the_environment() -> None:
     assert settings.database_path == Path("/var/lib/tupoksi/db.sqlite3")
     assert settings.admin_ids == frozenset({12, 34, 56})
     assert (settings.webhook_url, settings.webhook_port, settings.webhook_secret) == (
-        "https://bot.example.org/tg/hook", 9000, "s3cret_-X",
+        "https://bot.example.org/tg/hook",
+        9000,
+        "s3cret_-X",
     )
     assert settings.webhook_path == "tg/hook"
     assert settings.log_level == "DEBUG" and settings.kb_dir == Path("/srv/kb")
@@ -91,7 +93,9 @@ def test_missing_token_says_what_to_do() -> None:
     assert ".env.example" in problem and "@BotFather" in problem
 
 
-@pytest.mark.parametrize("token", ["abc", "123456:short", "12345:" + "x" * 29, "x123:" + "a" * 40, TOKEN + " x"])
+@pytest.mark.parametrize(
+    "token", ["abc", "123456:short", "12345:" + "x" * 29, "x123:" + "a" * 40, TOKEN + " x"]
+)
 def test_malformed_token_is_refused_without_echoing_it(token: str) -> None:
     (problem,) = _problems({"TELEGRAM_BOT_TOKEN": token})
     assert problem.startswith("TELEGRAM_BOT_TOKEN is malformed")
@@ -167,16 +171,18 @@ WEBHOOK_PORT=
 
 
 def test_dotenv_quotes_and_escapes() -> None:
-    values = parse_dotenv(
-        'A="x \\"y\\" \\n z"\nB=\'lit \\n\'\nC = spaced value \nD="a" # c\nE=p#q\n'
-    )
+    values = parse_dotenv('A="x \\"y\\" \\n z"\nB=\'lit \\n\'\nC = spaced value \nD="a" # c\nE=p#q\n')
     assert values == {"A": 'x "y" \n z', "B": "lit \\n", "C": "spaced value", "D": "a", "E": "p#q"}
 
 
 @pytest.mark.parametrize(
     ("line", "message"),
-    [("JUST_A_WORD", "expected KEY=VALUE"), ('A="open', "missing closing"), ("1X=2", "expected KEY=VALUE"),
-     ("A='x' y", "unexpected text")],
+    [
+        ("JUST_A_WORD", "expected KEY=VALUE"),
+        ('A="open', "missing closing"),
+        ("1X=2", "expected KEY=VALUE"),
+        ("A='x' y", "unexpected text"),
+    ],
 )
 def test_dotenv_errors_name_file_and_line(line: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
@@ -192,9 +198,22 @@ def test_missing_dotenv_file_is_fine(tmp_path: Path) -> None:
 
 def test_env_example_lists_every_setting() -> None:
     listed = parse_dotenv((REPO / ".env.example").read_text(encoding="utf-8"))
-    read = {"TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "DATABASE_PATH", "ADMIN_IDS", "WEBHOOK_URL",
-            "WEBHOOK_LISTEN", "WEBHOOK_PORT", "WEBHOOK_SECRET", "LOG_LEVEL", "KB_DIR",
-            "LOG_RETENTION_DAYS", "RATE_LIMIT_PER_MINUTE", "ALLOWED_CHAT_IDS", "ERROR_CHAT_ID"}
+    read = {
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_API_BASE_URL",
+        "DATABASE_PATH",
+        "ADMIN_IDS",
+        "WEBHOOK_URL",
+        "WEBHOOK_LISTEN",
+        "WEBHOOK_PORT",
+        "WEBHOOK_SECRET",
+        "LOG_LEVEL",
+        "KB_DIR",
+        "LOG_RETENTION_DAYS",
+        "RATE_LIMIT_PER_MINUTE",
+        "ALLOWED_CHAT_IDS",
+        "ERROR_CHAT_ID",
+    }
     assert set(listed) == read
     assert listed["TELEGRAM_BOT_TOKEN"] == ""  # never a real token in the repository
     with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN is not set"):
@@ -258,11 +277,17 @@ def test_python_m_bot_run_with_a_malformed_token_exits_2_without_traceback(tmp_p
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
     env["TELEGRAM_BOT_TOKEN"] = "12345:tooshort"
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, capture_output=True, text=True,
-        timeout=60, check=False,
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [
-        proc.stderr.strip()
-    ] and "TELEGRAM_BOT_TOKEN is malformed" in proc.stderr
+    assert (
+        proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+        and "TELEGRAM_BOT_TOKEN is malformed" in proc.stderr
+    )
     assert "Traceback" not in proc.stderr and "tooshort" not in proc.stderr

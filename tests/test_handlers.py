@@ -99,8 +99,11 @@ async def test_start_up_survives_an_admin_who_never_opened_the_bot(
 ) -> None:
     api = FakeRequest()
     app = build_application(
-        Settings(token=TOKEN, admin_ids=frozenset({ADMIN_ID})), kb, shared_matcher,
-        request=api, updates_request=api,
+        Settings(token=TOKEN, admin_ids=frozenset({ADMIN_ID})),
+        kb,
+        shared_matcher,
+        request=api,
+        updates_request=api,
     )
     api.fail("setMyCommands", 400, "Bad Request: chat not found")
     async with app:
@@ -164,7 +167,10 @@ async def test_private_question_is_logged_with_a_query_id(bot: Harness) -> None:
     (record,) = bot.log.records
     assert re.fullmatch(r"[0-9a-f]{16}", record.id)  # bot.storage.new_query_id: fits callback data
     assert (record.source, record.chat_type, record.chat_id, record.user_id) == (
-        "private", "private", USER_ID, USER_ID,
+        "private",
+        "private",
+        USER_ID,
+        USER_ID,
     )
     assert record.text == ARSIP_QUESTION and record.answered
     assert record.subbag_id == "subbag-umum-logistik"
@@ -192,7 +198,9 @@ async def test_a_broken_query_log_does_not_stop_the_answer(
             raise RuntimeError("disk full")
 
     api = FakeRequest()
-    app = build_application(Settings(token=TOKEN), kb, shared_matcher, Broken(), request=api, updates_request=api)
+    app = build_application(
+        Settings(token=TOKEN), kb, shared_matcher, Broken(), request=api, updates_request=api
+    )
     async with app:
         await app.process_update(fakes.to_update(fakes.private_text(SDM_QUESTION), app.bot))
     assert "Sub Bagian Sumber Daya Manusia" in api.last_text()
@@ -435,7 +443,7 @@ async def test_hostile_input_is_escaped_everywhere_it_is_echoed(bot: Harness) ->
     await bot.send(fakes.private_text(HOSTILE))
     await bot.send(fakes.mention(f"@{BOT_USERNAME} {HOSTILE}"))
     not_found = bot.sent()[0]["text"]
-    assert "&lt;script&gt;alert(\"x\")&lt;/script&gt; &amp; &lt;b&gt;tebal&lt;/b&gt; &amp;amp;" in not_found
+    assert '&lt;script&gt;alert("x")&lt;/script&gt; &amp; &lt;b&gt;tebal&lt;/b&gt; &amp;amp;' in not_found
     inline = bot.api.calls("answerInlineQuery")[0]["results"]
     assert inline, "the SDM question should still be recognised"
     for result in inline:
@@ -494,7 +502,6 @@ async def test_the_token_never_reaches_the_logs(kb: KnowledgeBase, shared_matche
     assert TOKEN not in output and TOKEN.partition(":")[2] not in output
 
 
-
 async def test_a_user_who_blocked_the_bot_is_logged_not_raised(
     bot: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -508,9 +515,13 @@ async def test_a_user_who_blocked_the_bot_is_logged_not_raised(
 # -- building and running ---------------------------------------------------------------
 
 
-async def test_api_base_url_points_the_bot_at_another_server(kb: KnowledgeBase, shared_matcher: Matcher) -> None:
+async def test_api_base_url_points_the_bot_at_another_server(
+    kb: KnowledgeBase, shared_matcher: Matcher
+) -> None:
     settings = Settings(token=TOKEN, api_base_url="http://127.0.0.1:8081/bot")
-    app = build_application(settings, kb, shared_matcher, request=FakeRequest(), updates_request=FakeRequest())
+    app = build_application(
+        settings, kb, shared_matcher, request=FakeRequest(), updates_request=FakeRequest()
+    )
     assert app.bot.base_url == f"http://127.0.0.1:8081/bot{TOKEN}"
     assert app.bot.base_file_url == f"http://127.0.0.1:8081/file/bot{TOKEN}"
     assert app.bot.defaults is not None and app.bot.defaults.parse_mode == "HTML"

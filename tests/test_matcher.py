@@ -30,7 +30,11 @@ def top(matcher: Matcher, question: str) -> tuple[str | None, str | None]:
         ("draf SK keputusan KPU provinsi disusun siapa?", "div-hukum-pengawasan", "subbag-hukum"),
         ("pemutakhiran DPT berkelanjutan ditangani divisi apa?", "div-data-informasi", "subbag-program-data"),
         ("penyusunan RKA anggaran tahun depan ke siapa?", "div-perencanaan-logistik", "subbag-program-data"),
-        ("siapa yang mengelola akun media sosial dan siaran pers?", "div-sosdiklih-parmas", "subbag-teknis-hupmas"),
+        (
+            "siapa yang mengelola akun media sosial dan siaran pers?",
+            "div-sosdiklih-parmas",
+            "subbag-teknis-hupmas",
+        ),
     ],
 )
 def test_everyday_questions_reach_both_levels(
@@ -68,7 +72,9 @@ def test_a_wrongly_named_unit_does_not_override_the_duty(shared_matcher: Matcher
         ("🙏🙏", Reason.EMPTY),
     ],
 )
-def test_questions_no_duty_covers_are_declined(shared_matcher: Matcher, question: str, reason: Reason) -> None:
+def test_questions_no_duty_covers_are_declined(
+    shared_matcher: Matcher, question: str, reason: Reason
+) -> None:
     result = shared_matcher.match(question)
     assert not result.answered
     assert result.reason == reason
@@ -108,7 +114,10 @@ def test_close_candidates_are_flagged_as_too_close_to_call(shared_matcher: Match
 def test_a_taught_phrase_is_used_at_once_and_can_be_removed() -> None:
     matcher = Matcher(load_kb(DEFAULT_KB_DIR))
     question = "siapa yang pegang urusan parkir motor tamu?"
-    assert matcher.match(question).subbag[:1] == () or matcher.match(question).subbag[0].unit_id != "subbag-hukum"
+    assert (
+        matcher.match(question).subbag[:1] == ()
+        or matcher.match(question).subbag[0].unit_id != "subbag-hukum"
+    )
     assert matcher.add_phrase("subbag-hukum", "urusan parkir motor tamu")
     result = matcher.match(question)
     assert result.answered and result.subbag[0].unit_id == "subbag-hukum"
@@ -164,5 +173,7 @@ def test_a_fact_question_stays_declined_when_it_also_sounds_like_a_request(share
         ("datin", "div-data-informasi", "subbag-program-data"),
     ],
 )
-def test_a_bare_unit_name_finds_that_unit(shared_matcher: Matcher, question: str, divisi: str, subbag: str) -> None:
+def test_a_bare_unit_name_finds_that_unit(
+    shared_matcher: Matcher, question: str, divisi: str, subbag: str
+) -> None:
     assert top(shared_matcher, question) == (divisi, subbag)

@@ -27,7 +27,9 @@ def test_markup_is_just_punctuation() -> None:
         ("gmn klo mau ngajuin kgb", ["bagaimana", "kalau", "mau", "aju", "kgb"]),
     ],
 )
-def test_informal_spellings_become_standard_words(shared_matcher: Matcher, typed: str, standard: list[str]) -> None:
+def test_informal_spellings_become_standard_words(
+    shared_matcher: Matcher, typed: str, standard: list[str]
+) -> None:
     words, _ = shared_matcher.normalizer.standard_words(typed)
     assert words == standard
 

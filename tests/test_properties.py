@@ -28,7 +28,9 @@ def test_any_text_matches_without_error(shared_matcher: Matcher, text: str) -> N
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=questions)
-def test_normalisation_is_deterministic_and_idempotent_on_its_output(shared_matcher: Matcher, text: str) -> None:
+def test_normalisation_is_deterministic_and_idempotent_on_its_output(
+    shared_matcher: Matcher, text: str
+) -> None:
     normalizer = shared_matcher.normalizer
     first = normalizer.normalize(text)
     assert first == normalizer.normalize(text)

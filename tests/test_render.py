@@ -85,7 +85,7 @@ def test_echoed_question_is_escaped_and_shortened(shared_matcher: Matcher) -> No
     question = HOSTILE + " arsip surat masuk " + "x" * 500
     text = answer_html(_answer(shared_matcher, question), echo_question=True)
     first = text.splitlines()[0]
-    assert first.startswith("❓ <i>&lt;b&gt;bold&lt;/b&gt; &amp; &lt;a href=\"x\"&gt;link&lt;/a&gt; &amp;amp;")
+    assert first.startswith('❓ <i>&lt;b&gt;bold&lt;/b&gt; &amp; &lt;a href="x"&gt;link&lt;/a&gt; &amp;amp;')
     assert first.endswith("…</i>") and len(first) < 400
     assert html_problems(text) == []
 
@@ -94,8 +94,16 @@ def test_close_candidates_are_offered_as_unit_buttons(kb: KnowledgeBase) -> None
     divisi = Assignment(kb.unit("div-teknis"), kb.unit("div-teknis").duties[0], 0.7)
     other = Assignment(kb.unit("div-hukum-pengawasan"), None, 0.68)
     answer = Answer(
-        question="q", answered=True, reason=Reason.ANSWERED, confidence=0.7, divisi=divisi,
-        subbag=None, alternatives=(other,), ambiguous=True, nearest=(), corrections={"kpu": "KPU"},
+        question="q",
+        answered=True,
+        reason=Reason.ANSWERED,
+        confidence=0.7,
+        divisi=divisi,
+        subbag=None,
+        alternatives=(other,),
+        ambiguous=True,
+        nearest=(),
+        corrections={"kpu": "KPU"},
     )
     text = answer_html(answer)
     assert "🤔 Mungkin maksud Anda: Divisi Hukum dan Pengawasan" in text
@@ -107,8 +115,16 @@ def test_close_candidates_are_offered_as_unit_buttons(kb: KnowledgeBase) -> None
 def test_unanswered_offers_nearest_units_the_hint_and_says_it_was_kept(kb: KnowledgeBase) -> None:
     nearest = (kb.unit("subbag-sdm"), kb.unit("div-sdm-litbang"))
     answer = Answer(
-        question="q", answered=False, reason=Reason.LOW_SCORE, confidence=0.3, divisi=None,
-        subbag=None, alternatives=(), ambiguous=False, nearest=nearest, corrections={},
+        question="q",
+        answered=False,
+        reason=Reason.LOW_SCORE,
+        confidence=0.3,
+        divisi=None,
+        subbag=None,
+        alternatives=(),
+        ambiguous=False,
+        nearest=nearest,
+        corrections={},
     )
     text = answer_html(answer, noted=True)
     assert text.startswith("🙏 Maaf, saya belum yakin")
@@ -274,9 +290,9 @@ def test_split_never_cuts_an_entity_and_counts_emoji_as_two() -> None:
 _WORD = st.sampled_from(["kata", "&amp;", "&lt;x&gt;", "🏛", "SOP", "a", "tugas-panjang" * 3])
 _LINE = st.lists(_WORD, min_size=1, max_size=12).map(" ".join)
 _STYLED = st.one_of(_LINE, _LINE.map(lambda s: f"<b>{s}</b>"), _LINE.map(lambda s: f"<i>x <b>{s}</b></i>"))
-_DOC = st.lists(
-    st.tuples(_STYLED, st.sampled_from(["\n", "\n\n", " "])), min_size=1, max_size=60
-).map(lambda pairs: "".join(a + b for a, b in pairs))
+_DOC = st.lists(st.tuples(_STYLED, st.sampled_from(["\n", "\n\n", " "])), min_size=1, max_size=60).map(
+    lambda pairs: "".join(a + b for a, b in pairs)
+)
 
 
 @settings(max_examples=150, deadline=None)

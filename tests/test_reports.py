@@ -37,7 +37,9 @@ def _stats() -> Stats:
 
 def test_unanswered_lines_show_count_time_and_question() -> None:
     groups = [UnansweredGroup("parkir tamu", 3, NOW, "parkir tamu di mana?", ("a", "b", "c"), 1)]
-    assert unanswered_lines(groups, offset=10) == ["11. (3×, terakhir 2026-11-20 08:30 UTC 👎) parkir tamu di mana?"]
+    assert unanswered_lines(groups, offset=10) == [
+        "11. (3×, terakhir 2026-11-20 08:30 UTC 👎) parkir tamu di mana?"
+    ]
 
 
 def test_stats_lines_name_units_and_rates(kb: KnowledgeBase) -> None:
