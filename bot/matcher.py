@@ -306,6 +306,16 @@ class Matcher:
         covered: dict[int, float] = defaultdict(float)
         total = 0.0
         for group in norm.groups:
+            if len(group.options) == 1 and len(group.options[0]) == 1:
+                # Most words: one term, full credit wherever it occurs (one pass, same sums).
+                term = group.options[0][0]
+                related = self._related(term)
+                if not related:
+                    weight = idf(term)
+                    total += weight
+                    for index in self._index.get(term, ()):
+                        covered[index] += weight
+                    continue
             credit: dict[int, float] = {}
             weight = 0.0
             for option in group.options:
@@ -359,20 +369,22 @@ class Matcher:
         gamma = 1.0 - alpha - beta
         saturation = cfg.evidence_saturation
         query_idf = {t: self.idf(t) for t in query_terms}
-        # Upper bounds: a field cover of 1.
-        pending = [
-            (-(alpha * mass / total + beta + gamma * min(1.0, mass / saturation)), index)
-            for index, mass in covered.items()
-        ]
-        heapq.heapify(pending)
+        # The upper bound of a duty's score (field cover 1) grows with its mass: visit by mass.
+        order = sorted(covered, key=covered.__getitem__, reverse=True)
+        position = 0
         scored: list[tuple[float, int]] = []
         best: dict[Level, dict[str, Candidate]] = {level: {} for level in Level}
         limit = cfg.max_candidates
+        tops: dict[Level, dict[str, float]] = {Level.DIVISI: {}, Level.SUBBAG: {}}
         floor = 0.0
-        while pending or scored:
-            while pending and (not scored or pending[0][0] <= scored[0][0]):
-                _, index = heapq.heappop(pending)
-                mass = covered[index]
+        while position < len(order) or scored:
+            while position < len(order):
+                mass = covered[order[position]]
+                bound = alpha * mass / total + beta + gamma * min(1.0, mass / saturation)
+                if scored and bound < -scored[0][0]:
+                    break
+                index = order[position]
+                position += 1
                 score = (
                     alpha * mass / total
                     + beta * self._field_cover(index, query_terms, query_idf)
@@ -388,10 +400,12 @@ class Matcher:
                 value = score * target.factor
                 current = best[target.level].get(target.unit_id)
                 if current is None or value > current.score:
-                    best[target.level][target.unit_id] = Candidate(
+                    candidate = Candidate(
                         target.unit_id, round(min(value, 1.0), 4), target.cite, doc.via, doc.learned
                     )
-                    floor = self._floor(best, limit)
+                    best[target.level][target.unit_id] = candidate
+                    if target.level in tops and _keep_top(tops[target.level], candidate, limit):
+                        floor = min(min(top.values()) if len(top) == limit else 0.0 for top in tops.values())
         for subbag in list(best[Level.SUBBAG].values()):
             parent = self.kb.unit(subbag.unit_id).parent
             current = best[Level.BAGIAN].get(parent) if parent else None
@@ -402,15 +416,6 @@ class Matcher:
             for level, units in best.items()
         }
         return rankings, max(covered.values()) / total
-
-    @staticmethod
-    def _floor(best: dict[Level, dict[str, Candidate]], limit: int) -> float:
-        """The score a duty must reach to change the top ``limit`` of Divisi or Sub Bagian."""
-        floors = []
-        for level in (Level.DIVISI, Level.SUBBAG):
-            scores = sorted((c.score for c in best[level].values()), reverse=True)
-            floors.append(scores[limit - 1] if len(scores) >= limit else 0.0)
-        return min(floors)
 
     def _decide(self, norm: Normalized, result: MatchResult, coverage: float) -> Reason:
         cues = self._cues
@@ -433,6 +438,19 @@ class Matcher:
             return Reason.LOW_SCORE
         threshold = self.config.answer_threshold if cued else self.config.uncued_threshold
         return Reason.ANSWERED if result.confidence >= threshold else Reason.LOW_SCORE
+
+
+def _keep_top(top: dict[str, float], candidate: Candidate, limit: int) -> bool:
+    """Keep ``top`` the best ``limit`` scores of a level; True if it changed."""
+    if candidate.unit_id in top or len(top) < limit:
+        top[candidate.unit_id] = candidate.score
+        return True
+    weakest = min(top, key=top.__getitem__)
+    if candidate.score <= top[weakest]:
+        return False
+    del top[weakest]
+    top[candidate.unit_id] = candidate.score
+    return True
 
 
 class _Cues:
