@@ -519,5 +519,5 @@ def _vocabulary(kb: KnowledgeBase) -> list[str]:
         for duty in unit.duties:
             texts += [duty.text, *duty.terms]
     lex = kb.lexicon
-    texts += list(lex.acronyms.values()) + list(lex.informal.values()) + list(lex.english.values())
+    texts += list(lex.acronyms.values())
     return texts

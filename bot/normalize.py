@@ -125,6 +125,7 @@ class Normalizer:
         words.update(w for w in self._stopwords if len(w) >= MIN_TYPO_LENGTH)
         self._vocabulary = frozenset(words)
         self._vocabulary_list = sorted(words)
+        self._known_stems = frozenset(self.stem(w) for w in words)
         self._correct_cached.cache_clear()
 
     # -- words -------------------------------------------------------------------------
@@ -159,7 +160,13 @@ class Normalizer:
         if len(word) < 5 or self.is_known(word):
             return None
         for candidate in _colloquial_candidates(word):
-            if candidate != word and (candidate in self._vocabulary or self._dictionary.contains(candidate)):
+            if candidate == word:
+                continue
+            if candidate in self._vocabulary or (
+                # A dictionary word only when the KB or the lexicon uses its root: "samsek"
+                # must not become "samsak" (a punching bag) just because that is a word.
+                self._dictionary.contains(candidate) and self.stem(candidate) in self._known_stems
+            ):
                 return candidate
         return None
 

@@ -70,3 +70,10 @@ def test_stopwords_go_but_domain_words_stay(shared_matcher: Matcher) -> None:
     surfaces = [g.surface for g in norm.groups]
     assert "tolong" not in surfaces and "dong" not in surfaces
     assert {"masalah", "kerja", "arsip"} <= set(surfaces)
+
+
+def test_colloquial_rules_never_invent_unrelated_words(shared_matcher: Matcher) -> None:
+    """'samsek' (sama sekali) is not 'samsak' (a punching bag), though that is a dictionary word."""
+    corrections = shared_matcher.normalizer.normalize("gabisa diakes samsek").corrections
+    assert "samsak" not in corrections.values()
+    assert "akas" not in corrections.values()
