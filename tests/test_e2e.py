@@ -144,6 +144,19 @@ def wait_while_alive(
             continue
 
 
+def wait_until_ready(api: FakeBotApi, bot: BotProcess) -> None:
+    """Start-up done (command menus published) and a long poll waiting at the server."""
+    wait_while_alive(api, bot, lambda c: c.method == "setMyCommands", START_TIMEOUT, "setMyCommands")
+    deadline = time.monotonic() + START_TIMEOUT
+    while not api.polling:
+        if bot.proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail("the bot never long-polled getUpdates:\n" + _tail(bot.output()))
+        try:
+            api.wait_until_polling(0.5)
+        except TimeoutError:
+            continue
+
+
 def _tail(text: str, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
@@ -177,16 +190,8 @@ def test_real_bot_process_answers_and_stops_cleanly(fake_api: FakeBotApi, bot_pr
     api, bot = fake_api, bot_process
 
     # Start-up: getMe, the command menus, then long polling.
-    wait_while_alive(api, bot, lambda c: c.method == "setMyCommands", START_TIMEOUT, "setMyCommands")
+    wait_until_ready(api, bot)
     wait_while_alive(api, bot, lambda c: c.method == "getMe", 1, "getMe")
-    deadline = time.monotonic() + START_TIMEOUT
-    while not api.polling:
-        if bot.proc.poll() is not None or time.monotonic() > deadline:
-            pytest.fail("the bot never long-polled getUpdates:\n" + _tail(bot.output()))
-        try:
-            api.wait_until_polling(0.5)
-        except TimeoutError:
-            continue
     assert api.commands(), "setMyCommands should publish a default command menu"
 
     # A private question is answered in HTML, naming the Sub Bagian.

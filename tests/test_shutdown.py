@@ -29,6 +29,7 @@ from test_e2e import (
     _tail,
     plain,
     running_bot,
+    wait_until_ready,
     wait_while_alive,
 )
 
@@ -54,19 +55,6 @@ QUIET_LIMITS = {"LOG_LEVEL": "DEBUG", "RATE_LIMIT_PER_MINUTE": "0"}
 
 def question(n: int) -> str:
     return f"{TOPICS[n % len(TOPICS)]} (nomor {n})?"
-
-
-def wait_until_ready(api: FakeBotApi, bot: BotProcess) -> None:
-    """Start-up done (command menus published) and a long poll waiting at the server."""
-    wait_while_alive(api, bot, lambda c: c.method == "setMyCommands", START_TIMEOUT, "setMyCommands")
-    deadline = time.monotonic() + START_TIMEOUT
-    while not api.polling:
-        if bot.proc.poll() is not None or time.monotonic() > deadline:
-            pytest.fail("the bot never long-polled:\n" + _tail(bot.output()))
-        try:
-            api.wait_until_polling(0.5)
-        except TimeoutError:
-            continue
 
 
 def stop(bot: BotProcess) -> int:
