@@ -19,7 +19,6 @@ from bot.model import KnowledgeBase, Level, Unit
 from bot.render import (
     CB_REVIEW_PAGE,
     CB_TEACH,
-    LEVEL_ICON,
     LEVEL_LABEL,
     MAX_CALLBACK_DATA,
     Button,
@@ -138,11 +137,6 @@ def shorten(text: str, limit: int = EXAMPLE_LENGTH) -> str:
     """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def unit_label(unit: Unit) -> str:
-    """``🏛 Divisi Teknis`` (icon and short name)."""
-    return f"{LEVEL_ICON[unit.level]} {unit.short_name}"
 
 
 def _unit_name(kb: KnowledgeBase, unit_id: str) -> str:

@@ -75,11 +75,6 @@ class Normalized:
         groups = tuple(g for g in self.groups if not any(g.position in span for span in spans))
         return replace(self, groups=groups)
 
-    def find_phrase(self, phrase: tuple[str, ...]) -> list[range]:
-        """Where ``phrase`` (stemmed words) occurs, before stopword removal."""
-        n = len(phrase)
-        return [range(i, i + n) for i in range(len(self.lemmas) - n + 1) if self.lemmas[i : i + n] == phrase]
-
 
 def clean_text(text: str) -> str:
     """NFKC, lowercase, no invisible characters, markup and punctuation as spaces."""
