@@ -110,6 +110,8 @@ class Lexicon:
     fact_cues: tuple[str, ...] = ()
     chitchat_cues: tuple[str, ...] = ()
     other_agencies: tuple[str, ...] = ()
+    languages: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Words and particles of each regional language (already merged into the maps above)."""
 
 
 @dataclass(frozen=True)

@@ -234,7 +234,16 @@ class Normalizer:
 def _colloquial_candidates(word: str) -> list[str]:
     """Standard forms a colloquial word may stand for, most likely first."""
     stems = [word]
-    for suffix, replacements in (("innya", ("kannya", "nya", "")), ("in", ("kan", "i", ""))):
+    # Jakarta -in, Sundanese -keun (= -kan) and possessive -na, Javanese -ke (= -kan) and -ne.
+    suffixes = (
+        ("innya", ("kannya", "nya", "")),
+        ("keun", ("kan", "")),
+        ("in", ("kan", "i", "")),
+        ("ke", ("kan", "")),
+        ("na", ("nya", "")),
+        ("ne", ("nya", "")),
+    )
+    for suffix, replacements in suffixes:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             stems += [word[: -len(suffix)] + r for r in replacements]
             break
@@ -243,7 +252,7 @@ def _colloquial_candidates(word: str) -> list[str]:
         bases.append(stem)
         if stem.startswith("di") and len(stem) > 5:
             bases.append(stem[2:])
-        if stem.startswith("nge") and len(stem) > 5:
+        if stem.startswith(("nge", "nga")) and len(stem) > 5:  # Jakarta nge-, Sundanese nga-
             bases.append(stem[3:])
         if stem.startswith("ny") and len(stem) > 4:
             bases += ["s" + stem[2:], "meny" + stem[2:]]
