@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bot.model import Duty, DutyRef, KnowledgeBase, Level, Unit
-from bot.normalize import Normalized, Normalizer
+from bot.normalize import Normalized, Normalizer, has_visible_text, tokenize
 
 
 class Reason(StrEnum):
@@ -29,9 +29,29 @@ class Reason(StrEnum):
     EMPTY = "empty"
     CHITCHAT = "chitchat"
     FACT_QUESTION = "fact_question"
+    DEFINITION = "definition"
     OTHER_AGENCY = "other_agency"
+    OTHER_OFFICE = "other_office"
+    BOT_TASK = "bot_task"
     NO_MATCH = "no_match"
     LOW_SCORE = "low_score"
+
+    @property
+    def out_of_scope(self) -> bool:
+        """A deliberate decline: the question is not a who-handles question about KPU Banten."""
+        return self in _OUT_OF_SCOPE
+
+
+_OUT_OF_SCOPE = frozenset(
+    {
+        Reason.CHITCHAT,
+        Reason.FACT_QUESTION,
+        Reason.DEFINITION,
+        Reason.OTHER_AGENCY,
+        Reason.OTHER_OFFICE,
+        Reason.BOT_TASK,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -130,6 +150,9 @@ class _Doc:
     # term -> positions of the fields containing it.
     term_fields: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
+
+# Marks a cue kept as typed (compared with standard words, not stems).
+_SURFACE = "~"
 
 # Length of the shared prefix that makes an unknown word "related" to a KB word.
 RELATED_PREFIX = 5
@@ -253,6 +276,9 @@ class Matcher:
     def match(self, question: str) -> MatchResult:
         """Rank units for ``question`` and decide whether to answer."""
         norm = self.normalizer.normalize(question)
+        if self._cues.small_talk(norm) or (not norm.words and has_visible_text(question)):
+            # Pings, acknowledgements, laughter, a lone emoji: nothing is asked.
+            return MatchResult(question, norm.text, False, Reason.CHITCHAT, corrections=norm.corrections)
         # Greetings, thanks and request words are not the topic: "terima kasih" must not match
         # "surat diterima", "tolong"/"rusak" say how, not what (the cue words stay in ``words``
         # for the decision).
@@ -271,7 +297,7 @@ class Matcher:
             bagian=rankings[Level.BAGIAN],
             corrections=norm.corrections,
         )
-        reason = self._decide(norm, result, coverage)
+        reason = self._decide(question, norm, result, coverage)
         return MatchResult(
             question=question,
             normalized=norm.text,
@@ -417,27 +443,53 @@ class Matcher:
         }
         return rankings, max(covered.values()) / total
 
-    def _decide(self, norm: Normalized, result: MatchResult, coverage: float) -> Reason:
+    def _decide(self, question: str, norm: Normalized, result: MatchResult, coverage: float) -> Reason:
+        """The scope gate first (what this bot never answers), then the evidence."""
         cues = self._cues
-        handler = cues.handler(norm)
+        handler = cues.handler(norm) or cues.asks_who_does(norm)
+        asks = cues.question_word(norm)
+        request = cues.request(norm)
+        if cues.at_other_office(norm):
+            return Reason.OTHER_OFFICE
         if not handler:
-            if cues.fact(norm):
+            if cues.bot_task(question):
+                return Reason.BOT_TASK
+            if cues.definition(norm):
+                return Reason.DEFINITION
+            if cues.fact(norm) or (asks and cues.fact_topic(norm)):
                 return Reason.FACT_QUESTION
-            if cues.other_agency(norm):
+            if cues.other_service(norm):
                 return Reason.OTHER_AGENCY
+            # Another office or agency named with no request and no handler phrase: declined
+            # outright without a question word, and with a bare one ("... di mana?") answered
+            # only on the strong evidence an uncued question needs.
+            elsewhere = None
+            if not request and cues.other_office(norm):
+                elsewhere = Reason.OTHER_OFFICE
+            elif not request and cues.other_agency(norm):
+                elsewhere = Reason.OTHER_AGENCY
+            if elsewhere is not None:
+                if not asks or not self._strong(result, coverage):
+                    return elsewhere
             # A greeting with a word or two left over ("apa kabar hari ini") is small talk;
             # "selamat pagi, SPJ perjalanan dinas?" still gets its answer.
-            if cues.chitchat(norm) and (
-                len(norm.groups) < 2 or result.confidence < self.config.greeting_threshold
+            elif (
+                not asks
+                and not request
+                and cues.chitchat(norm)
+                and (len(norm.groups) < 2 or result.confidence < self.config.greeting_threshold)
             ):
                 return Reason.CHITCHAT
         if not result.divisi and not result.subbag:
             return Reason.NO_MATCH
-        cued = handler or cues.request(norm)
-        if not cued and coverage < self.config.uncued_min_coverage:
-            return Reason.LOW_SCORE
-        threshold = self.config.answer_threshold if cued else self.config.uncued_threshold
-        return Reason.ANSWERED if result.confidence >= threshold else Reason.LOW_SCORE
+        if handler or asks or request:
+            return Reason.ANSWERED if result.confidence >= self.config.answer_threshold else Reason.LOW_SCORE
+        return Reason.ANSWERED if self._strong(result, coverage) else Reason.LOW_SCORE
+
+    def _strong(self, result: MatchResult, coverage: float) -> bool:
+        """Evidence enough to answer a question that does not itself ask who handles it."""
+        cfg = self.config
+        return coverage >= cfg.uncued_min_coverage and result.confidence >= cfg.uncued_threshold
 
 
 def _keep_top(top: dict[str, float], candidate: Candidate, limit: int) -> bool:
@@ -460,17 +512,37 @@ class _Cues:
         lex = kb.lexicon
 
         def phrases(items: tuple[str, ...]) -> dict[str, list[tuple[str, ...]]]:
+            """Phrases compared by stem; a one-word cue in a derived form matches only itself.
+
+            "terbanyak" must not fire on "banyak", "disiapkan" not on "persiapan", so such
+            cues are kept as typed (``~`` marks them) and compared with the standard words.
+            """
             by_first: dict[str, list[tuple[str, ...]]] = defaultdict(list)
-            for phrase in (normalizer.phrase(item) for item in items):
+            for item in items:
+                phrase = normalizer.phrase(item)
+                words, _ = normalizer.standard_words(item, fix_typos=False)
+                if len(phrase) == 1 and len(words) == 1 and phrase[0] != words[0]:
+                    phrase = (_SURFACE + words[0],)
                 if phrase:
                     by_first[phrase[0]].append(phrase)
             return dict(by_first)
 
         self._handler = phrases(lex.handler_cues)
+        self._question_words = phrases(lex.question_words)
         self._request = phrases(lex.request_cues)
         self._fact = phrases(lex.fact_cues)
+        self._fact_topics = phrases(lex.fact_topics)
+        self._definition = phrases(lex.definition_cues)
         self._chitchat = phrases(lex.chitchat_cues)
+        self._acknowledgements = phrases(lex.acknowledgements)
         self._agencies = phrases(lex.other_agencies)
+        self._services = phrases(lex.other_services)
+        offices = [normalizer.phrase(item) for item in lex.other_offices]
+        self._offices = _by_first([p for p in offices if p])
+        self._at_offices = _by_first([p for p in offices if p and p[0] == "di"])
+        # Bot tasks are matched on the words as typed: "penghitungan" must not read as "hitung".
+        self._bot_tasks = _by_first([tuple(tokenize(item)) for item in lex.bot_tasks if tokenize(item)])
+        self._stopwords = lex.stopwords
 
     @staticmethod
     def _spans(norm: Normalized, items: dict[str, list[tuple[str, ...]]]) -> list[range]:
@@ -481,15 +553,87 @@ class _Cues:
             for phrase in items.get(lemma, ()):
                 if lemmas[start : start + len(phrase)] == phrase:
                     spans.append(range(start, start + len(phrase)))
+            if start < len(norm.words) and items.get(_SURFACE + norm.words[start]):
+                spans.append(range(start, start + 1))
         return spans
 
     def handler(self, norm: Normalized) -> bool:
-        """Asks who handles something; a "siapa" inside "siapa presiden" does not count."""
+        """Asks who handles something with a handler phrase ("yang mengurus", "ke bagian mana")."""
         fact_spans = self._spans(norm, self._fact)
         return any(
             not any(span.start >= f.start and span.stop <= f.stop for f in fact_spans)
             for span in self._spans(norm, self._handler)
         )
+
+    def question_word(self, norm: Normalized) -> bool:
+        """A bare who / where / which: a who-handles question unless the rest asks a fact."""
+        return bool(self._question_spans(norm))
+
+    def _question_spans(self, norm: Normalized) -> list[range]:
+        fact_spans = self._spans(norm, self._fact)
+        return [
+            span
+            for span in self._spans(norm, self._question_words)
+            if not any(span.start >= f.start and span.stop <= f.stop for f in fact_spans)
+        ]
+
+    def asks_who_does(self, norm: Normalized) -> bool:
+        """A question word with a verb of doing: "yang nyusun ... siapa", "diolah siapa".
+
+        "siapa yang <verb>" and "yang <verb> ... siapa" ask who does the work, as does a
+        passive verb right before the question word; "yang menang ... siapa" asks a fact.
+        """
+        questions = self._question_spans(norm)
+        if not questions:
+            return False
+        topics = {span.start for span in self._spans(norm, self._fact_topics)}
+        words, lemmas = norm.words, norm.lemmas
+        for i, word in enumerate(words[:-1]):
+            following = i + 1
+            if word == "yang" and following not in topics and lemmas[following] not in self._stopwords:
+                return True
+        for span in questions:
+            for i in range(max(0, span.start - 2), span.start):
+                word = words[i]
+                if word.startswith("di") and len(word) > 4 and lemmas[i] != word:
+                    return True
+        return False
+
+    def small_talk(self, norm: Normalized) -> bool:
+        """Every word is a ping, an acknowledgement, a greeting or a particle ("oke siap 🙏")."""
+        if not norm.words:
+            return False
+        covered = set()
+        for span in self._spans(norm, self._acknowledgements) + self._spans(norm, self._chitchat):
+            covered.update(span)
+        return all(i in covered or word in self._stopwords for i, word in enumerate(norm.words)) and bool(
+            covered
+        )
+
+    def fact_topic(self, norm: Normalized) -> bool:
+        return bool(self._spans(norm, self._fact_topics))
+
+    def definition(self, norm: Normalized) -> bool:
+        return bool(self._spans(norm, self._definition))
+
+    def bot_task(self, question: str) -> bool:
+        """Asks the bot to summarise, translate, remind, compute or write something."""
+        tokens = tokenize(question)
+        return any(
+            tokens[start : start + len(phrase)] == list(phrase)
+            for start, token in enumerate(tokens)
+            for phrase in self._bot_tasks.get(token, ())
+        )
+
+    def other_service(self, norm: Normalized) -> bool:
+        return bool(self._spans(norm, self._services))
+
+    def other_office(self, norm: Normalized) -> bool:
+        return bool(self._spans(norm, self._offices))
+
+    def at_other_office(self, norm: Normalized) -> bool:
+        """Something that happens at another KPU office ("... di KPU Kabupaten Lebak")."""
+        return bool(self._spans(norm, self._at_offices))
 
     def request_spans(self, norm: Normalized) -> list[range]:
         return self._spans(norm, self._request)
@@ -509,6 +653,14 @@ class _Cues:
 
     def other_agency(self, norm: Normalized) -> bool:
         return bool(self._spans(norm, self._agencies))
+
+
+def _by_first(phrases: list[tuple[str, ...]]) -> dict[str, list[tuple[str, ...]]]:
+    """Phrases indexed by their first word, for a left-to-right scan."""
+    by_first: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+    for phrase in phrases:
+        by_first[phrase[0]].append(phrase)
+    return dict(by_first)
 
 
 def _vocabulary(kb: KnowledgeBase) -> list[str]:
