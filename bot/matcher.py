@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from bot.model import Duty, DutyRef, KnowledgeBase, Level, Unit
@@ -79,6 +79,10 @@ class MatcherConfig:
     uncued_min_coverage: float = 0.6
     # Greeting plus a question with no "who handles" cue: answer only on strong evidence.
     greeting_threshold: float = 0.8
+    # A unit cites its own best duty when that duty alone scores at least this share of the
+    # unit's score; otherwise the duty the KB links it through, else none ("named through
+    # its counterpart"): an unrelated duty of the right unit is not evidence.
+    own_duty_share: float = 0.75
     # Top two closer than this: too close to call, offer both.
     ambiguity_margin: float = 0.05
     # Weight of a question word the KB has never seen, relative to the rarest KB word.
@@ -110,6 +114,8 @@ class MatchResult:
     subbag: tuple[Candidate, ...] = ()
     bagian: tuple[Candidate, ...] = ()
     corrections: dict[str, str] = field(default_factory=dict)
+    named: tuple[str, ...] = ()
+    """Units the question itself names (it may name the wrong one)."""
 
     @property
     def confidence(self) -> float:
@@ -151,6 +157,30 @@ class _Doc:
     term_fields: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
+# Words that start a unit's name as people write it ("divisi hukum", "kasubbag umum").
+_UNIT_WORDS = frozenset(
+    {
+        "divisi",
+        "div",
+        "subbag",
+        "subag",
+        "sub",
+        "subbagian",
+        "bagian",
+        "kasubbag",
+        "kasubag",
+        "kabag",
+        "kadiv",
+        "kordiv",
+        "koordinator",
+        "komisioner",
+        "sekretariat",
+        "sekretaris",
+        "staf",
+        "orang",
+    }
+)
+
 # Marks a cue kept as typed (compared with standard words, not stems).
 _SURFACE = "~"
 
@@ -174,13 +204,23 @@ class Matcher:
                 if not duty.generic:
                     self._add_doc(self._duty_fields(unit, duty), self._duty_targets(unit, duty), duty.ref)
         self._idf = self._compute_idf()
+        # Each unit's own duty documents, for choosing the duty an answer cites.
+        self._own_docs: dict[str, list[int]] = defaultdict(list)
         for doc in self._docs:
             doc.weighted_fields = self._weigh(doc.fields)
+            self._own_docs[doc.targets[0].unit_id].append(doc.index)
         self._by_prefix: dict[str, list[str]] = defaultdict(list)
         for term in sorted(self._idf):
             if len(term) >= RELATED_PREFIX + 1:
                 self._by_prefix[term[:RELATED_PREFIX]].append(term)
         self._related_cache: dict[str, tuple[str, ...]] = {}
+        # How the question may name a unit: its names and aliases that start with a unit word.
+        self._unit_names: dict[str, dict[str, list[tuple[str, ...]]]] = {}
+        for unit in kb.units:
+            names = [self.normalizer.phrase(n) for n in (unit.name, unit.short_name, *unit.aliases)]
+            named = [n for n in names if len(n) > 1 and n[0] in _UNIT_WORDS]
+            if named:
+                self._unit_names[unit.id] = _by_first(sorted(set(named), key=len, reverse=True))
         for unit in kb.units:
             profile = [unit.name, unit.short_name, *unit.aliases, *unit.keywords]
             fields = [f for f in (self.normalizer.terms(p) for p in profile) if f]
@@ -286,6 +326,19 @@ class Matcher:
         if not norm.groups:
             reason = Reason.CHITCHAT if self._cues.chitchat(norm) else Reason.EMPTY
             return MatchResult(question, norm.text, False, reason, corrections=norm.corrections)
+        named, name_spans = self._named_units(norm)
+        if named:
+            # The work described decides, not the unit the asker guessed: rank without the
+            # unit's name first, and fall back to the name only when the rest says too little.
+            described = self._judge(question, norm.without(name_spans), named)
+            if described.answered:
+                return described
+        return self._judge(question, norm, named)
+
+    def _judge(self, question: str, norm: Normalized, named: tuple[str, ...]) -> MatchResult:
+        """Rank ``norm`` and decide; an empty ``norm`` is a question with nothing left to rank."""
+        if not norm.groups:
+            return MatchResult(question, norm.text, False, Reason.NO_MATCH, corrections=norm.corrections)
         rankings, coverage = self._rank(norm)
         result = MatchResult(
             question=question,
@@ -296,18 +349,21 @@ class Matcher:
             subbag=rankings[Level.SUBBAG],
             bagian=rankings[Level.BAGIAN],
             corrections=norm.corrections,
+            named=named,
         )
         reason = self._decide(question, norm, result, coverage)
-        return MatchResult(
-            question=question,
-            normalized=norm.text,
-            answered=reason is Reason.ANSWERED,
-            reason=reason,
-            divisi=result.divisi,
-            subbag=result.subbag,
-            bagian=result.bagian,
-            corrections=norm.corrections,
-        )
+        return replace(result, answered=reason is Reason.ANSWERED, reason=reason)
+
+    def _named_units(self, norm: Normalized) -> tuple[tuple[str, ...], list[range]]:
+        """Units the question names ("Divisi Hukum", "subbag keuangan") and where."""
+        ids: list[str] = []
+        spans: list[range] = []
+        for unit_id, phrases in self._unit_names.items():
+            found = _Cues._spans(norm, phrases)
+            if found:
+                ids.append(unit_id)
+                spans += found
+        return tuple(ids), spans
 
     def _related(self, term: str) -> tuple[str, ...]:
         """KB terms sharing a long prefix with an unknown term (operator ~ operasi)."""
@@ -441,7 +497,29 @@ class Matcher:
             level: tuple(sorted(units.values(), key=lambda c: (-c.score, c.unit_id))[:limit])
             for level, units in best.items()
         }
+        score_of = _DutyScorer(self, covered, total, query_terms, query_idf)
+        for level in (Level.DIVISI, Level.SUBBAG):
+            rankings[level] = tuple(self._cite(c, score_of) for c in rankings[level])
         return rankings, max(covered.values()) / total
+
+    def _cite(self, candidate: Candidate, score_of: _DutyScorer) -> Candidate:
+        """The duty of the candidate's own unit that is the evidence for this question.
+
+        A unit reached through a linked counterpart keeps the linked duty only when none of
+        its own duties explains the question nearly as well; a learned phrase cites nothing.
+        """
+        if candidate.learned:
+            return candidate
+        best_score, best_ref = 0.0, None
+        for index in self._own_docs.get(candidate.unit_id, ()):
+            score = score_of(index)
+            if score > best_score:
+                best_score, best_ref = score, self._docs[index].targets[0].cite
+        if best_ref is not None and best_score >= self.config.own_duty_share * candidate.score:
+            duty = best_ref
+        else:
+            duty = candidate.duty
+        return replace(candidate, duty=duty)
 
     def _decide(self, question: str, norm: Normalized, result: MatchResult, coverage: float) -> Reason:
         """The scope gate first (what this bot never answers), then the evidence."""
@@ -490,6 +568,37 @@ class Matcher:
         """Evidence enough to answer a question that does not itself ask who handles it."""
         cfg = self.config
         return coverage >= cfg.uncued_min_coverage and result.confidence >= cfg.uncued_threshold
+
+
+class _DutyScorer:
+    """Scores single duties for one question (the same formula as the ranking)."""
+
+    def __init__(
+        self,
+        matcher: Matcher,
+        covered: dict[int, float],
+        total: float,
+        query_terms: set[str],
+        query_idf: dict[str, float],
+    ) -> None:
+        self._matcher = matcher
+        self._covered = covered
+        self._total = total
+        self._query_terms = query_terms
+        self._query_idf = query_idf
+
+    def __call__(self, index: int) -> float:
+        mass = self._covered.get(index, 0.0)
+        if not mass:
+            return 0.0
+        cfg = self._matcher.config
+        alpha, beta = cfg.question_coverage_weight, cfg.field_cover_weight
+        gamma = 1.0 - alpha - beta
+        return (
+            alpha * mass / self._total
+            + beta * self._matcher._field_cover(index, self._query_terms, self._query_idf)
+            + gamma * min(1.0, mass / cfg.evidence_saturation)
+        )
 
 
 def _keep_top(top: dict[str, float], candidate: Candidate, limit: int) -> bool:
