@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.matcher import Candidate, MatchResult, Reason
+from bot.matcher import SURE, Candidate, MatchResult, Reason
 from bot.model import Duty, KnowledgeBase, Level, Unit
 
 # Confidence bands, in words people understand (score is in [0, 1]).
 CONFIDENCE_BANDS: tuple[tuple[float, str], ...] = (
-    (0.8, "sangat yakin"),
+    (SURE, "sangat yakin"),
     (0.62, "cukup yakin"),
     (0.0, "kurang yakin, mohon dicek"),
 )
@@ -28,8 +28,20 @@ DECLINE_MESSAGES = {
         "Maaf, saya hanya bisa menjawab siapa (Divisi/Sub Bagian) yang menangani suatu urusan "
         "menurut SOP, bukan angka, tanggal, atau fakta pemilu."
     ),
+    Reason.DEFINITION: (
+        "Maaf, saya tidak menjelaskan arti istilah. Saya hanya bisa menjawab siapa (Divisi/Sub Bagian) "
+        "yang menangani suatu urusan menurut SOP, misalnya: siapa yang mengurus DPT?"
+    ),
     Reason.OTHER_AGENCY: (
         "Maaf, sepertinya itu urusan instansi lain. Saya hanya tahu pembagian tugas di KPU Provinsi Banten."
+    ),
+    Reason.OTHER_OFFICE: (
+        "Maaf, sepertinya itu urusan KPU kabupaten/kota atau KPU RI sendiri. "
+        "Saya hanya tahu pembagian tugas di KPU Provinsi Banten."
+    ),
+    Reason.BOT_TASK: (
+        "Maaf, saya tidak bisa meringkas, menerjemahkan, mengingatkan, menghitung, atau membuatkan "
+        "dokumen. Saya hanya membantu mencari siapa yang menangani suatu urusan di KPU Provinsi Banten."
     ),
     Reason.NO_MATCH: "Maaf, saya belum menemukan unit yang menangani hal itu dalam SOP.",
     Reason.LOW_SCORE: "Maaf, saya belum yakin unit mana yang menangani hal itu.",

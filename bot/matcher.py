@@ -21,6 +21,11 @@ from enum import StrEnum
 from bot.model import Duty, DutyRef, KnowledgeBase, Level, Unit
 from bot.normalize import Normalized, Normalizer, has_visible_text, tokenize
 
+# A confidence at or above this reads "sangat yakin" (very sure) to users; an answer whose
+# evidence disagrees with itself is capped just below it.
+SURE = 0.8
+UNSURE_CAP = 0.79
+
 
 class Reason(StrEnum):
     """Why a question was (not) answered."""
@@ -116,11 +121,19 @@ class MatchResult:
     corrections: dict[str, str] = field(default_factory=dict)
     named: tuple[str, ...] = ()
     """Units the question itself names (it may name the wrong one)."""
+    unsure: bool = False
+    """The evidence disagrees with itself: the top Divisi and Sub Bagian are not counterparts,
+    or a level's top two are too close to call. Such an answer is never "very sure"."""
+
+    @property
+    def score(self) -> float:
+        """The best score at any level."""
+        return max((c[0].score for c in (self.divisi, self.subbag) if c), default=0.0)
 
     @property
     def confidence(self) -> float:
-        """The best score at any level."""
-        return max((c[0].score for c in (self.divisi, self.subbag) if c), default=0.0)
+        """How likely the answer is right: the score, kept below :data:`SURE` when unsure."""
+        return min(self.score, UNSURE_CAP) if self.unsure else self.score
 
     def ambiguous_at(self, level: Level, margin: float) -> bool:
         """True when the top two candidates of ``level`` are too close to call."""
@@ -214,6 +227,7 @@ class Matcher:
             if len(term) >= RELATED_PREFIX + 1:
                 self._by_prefix[term[:RELATED_PREFIX]].append(term)
         self._related_cache: dict[str, tuple[str, ...]] = {}
+        self._partners = self._partner_pairs()
         # How the question may name a unit: its names and aliases that start with a unit word.
         self._unit_names: dict[str, dict[str, list[tuple[str, ...]]]] = {}
         for unit in kb.units:
@@ -352,7 +366,26 @@ class Matcher:
             named=named,
         )
         reason = self._decide(question, norm, result, coverage)
-        return replace(result, answered=reason is Reason.ANSWERED, reason=reason)
+        return replace(result, answered=reason is Reason.ANSWERED, reason=reason, unsure=self._unsure(result))
+
+    def _unsure(self, result: MatchResult) -> bool:
+        """Levels that disagree or a ranking too close to call (see MatchResult.unsure)."""
+        margin = self.config.ambiguity_margin
+        if result.ambiguous_at(Level.DIVISI, margin) or result.ambiguous_at(Level.SUBBAG, margin):
+            return True
+        if not result.divisi or not result.subbag:
+            return False
+        return (result.divisi[0].unit_id, result.subbag[0].unit_id) not in self._partners
+
+    def _partner_pairs(self) -> frozenset[tuple[str, str]]:
+        """(Divisi, Sub Bagian) pairs the KB puts together: counterparts or linked duties."""
+        kb = self.kb
+        pairs: set[tuple[str, str]] = set()
+        for unit in kb.units_at(Level.DIVISI):
+            pairs.update((unit.id, other.id) for other in kb.counterparts(unit.id))
+            for duty in unit.duties:
+                pairs.update((unit.id, ref.unit_id) for ref in kb.linked_duties(duty))
+        return frozenset(pairs)
 
     def _named_units(self, norm: Normalized) -> tuple[tuple[str, ...], list[range]]:
         """Units the question names ("Divisi Hukum", "subbag keuangan") and where."""
@@ -555,19 +588,19 @@ class Matcher:
                 not asks
                 and not request
                 and cues.chitchat(norm)
-                and (len(norm.groups) < 2 or result.confidence < self.config.greeting_threshold)
+                and (len(norm.groups) < 2 or result.score < self.config.greeting_threshold)
             ):
                 return Reason.CHITCHAT
         if not result.divisi and not result.subbag:
             return Reason.NO_MATCH
         if handler or asks or request:
-            return Reason.ANSWERED if result.confidence >= self.config.answer_threshold else Reason.LOW_SCORE
+            return Reason.ANSWERED if result.score >= self.config.answer_threshold else Reason.LOW_SCORE
         return Reason.ANSWERED if self._strong(result, coverage) else Reason.LOW_SCORE
 
     def _strong(self, result: MatchResult, coverage: float) -> bool:
         """Evidence enough to answer a question that does not itself ask who handles it."""
         cfg = self.config
-        return coverage >= cfg.uncued_min_coverage and result.confidence >= cfg.uncued_threshold
+        return coverage >= cfg.uncued_min_coverage and result.score >= cfg.uncued_threshold
 
 
 class _DutyScorer:
