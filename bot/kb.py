@@ -77,6 +77,7 @@ _CUE_KEYS = {
     "other_agencies",
     "other_services",
     "other_offices",
+    "this_office",
 }
 _UNIT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _PARENT_LEVEL = {Level.SUBBAG: Level.BAGIAN, Level.BAGIAN: Level.SEKRETARIAT}
@@ -324,6 +325,7 @@ def _read_lexicon(reader: _Reader, path: Path) -> Lexicon:
         bot_tasks=lower(reader.strings(path, cues, "bot_tasks", "cues")),
         other_services=lower(reader.strings(path, cues, "other_services", "cues")),
         other_offices=lower(reader.strings(path, cues, "other_offices", "cues")),
+        this_office=lower(reader.strings(path, cues, "this_office", "cues")),
     )
 
 

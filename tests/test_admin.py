@@ -48,8 +48,8 @@ ADMIN_ID = 777
 OTHER_ID = 4343
 SDM_QUESTION = "siapa yang mengurus kenaikan gaji berkala pegawai?"
 ARSIP_QUESTION = "siapa yang mengelola arsip surat masuk?"
-UNKNOWN_QUESTION = "resep rendang padang yang enak"
-LOW_QUESTION = "siapa yang urus tiket pesawat dinas"
+UNKNOWN_QUESTION = "siapa yang urus klub mancing"
+LOW_QUESTION = "siapa yang urus arisan ibu ibu kantor"
 FACT_QUESTION = "berapa jumlah DPT banten"
 HOSTILE = '<script>alert("x")</script> & <b>tebal</b>'
 
@@ -490,7 +490,7 @@ async def test_stats_sends_the_numbers_and_a_chart(bot: Bot) -> None:
     text = bot.last()
     assert "Statistik 7 hari terakhir" in text
     assert "Pertanyaan: 2, terjawab: 1 (50%)" in text and "👍 1" in text
-    assert "Subbag SDM (1)" in text and "rendang (1)" in text
+    assert "Subbag SDM (1)" in text and "klub (1)" in text
     (photo,) = bot.api.calls("sendPhoto")
     assert isinstance(photo["photo"], Upload) and photo["photo"].content.startswith(b"\x89PNG")
     assert "Pertanyaan per hari" in photo["caption"]
