@@ -172,3 +172,76 @@ def test_export_learned_prints_yaml_to_merge(query_db: Path, capsys: pytest.Capt
     data = yaml.safe_load(capsys.readouterr().out)
     assert data["learned_phrases"][0]["unit"] == "div-keuangan-umum-rt"
     assert data["learned_phrases"][0]["phrases"] == ["parkir motor tamu"]
+
+
+# -- --version and help ----------------------------------------------------------------------------
+
+
+def test_version_has_one_source(capsys: pytest.CaptureFixture[str]) -> None:
+    import tomllib
+
+    import bot
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"tupoksi {bot.__version__}\n"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in project["project"] and project["project"]["dynamic"] == ["version"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "bot.__version__"}
+
+
+def _parsers() -> list:
+    import argparse
+
+    from bot.cli import build_parser
+
+    parsers, todo = [], [build_parser()]
+    while todo:
+        parser = todo.pop()
+        parsers.append(parser)
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                todo.extend(action.choices.values())
+    return parsers
+
+
+# Words of Indonesian prose; the help may name the office and its units, never speak Indonesian.
+_INDONESIAN = {
+    "yang",
+    "siapa",
+    "mengurus",
+    "pertanyaan",
+    "untuk",
+    "dengan",
+    "tidak",
+    "apa",
+    "dan",
+    "atau",
+    "ini",
+}
+
+
+def test_every_argument_has_english_help() -> None:
+    import argparse
+    import re
+
+    parsers = _parsers()
+    assert {p.prog.split()[-1] for p in parsers} >= {
+        "ask",
+        "eval",
+        "check-kb",
+        "run",
+        "report",
+        "export-learned",
+    }
+    for parser in parsers:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                assert all(a.help for a in action._choices_actions), parser.prog
+                continue
+            assert action.help and action.help != argparse.SUPPRESS, f"{parser.prog}: {action.dest}"
+        text = parser.format_help()
+        text = re.sub(r'"[^"]*"', "", text)  # a quoted example question may be Indonesian
+        words = set(re.findall(r"[a-z]+", text.lower()))
+        assert not words & _INDONESIAN, f"{parser.prog}: {words & _INDONESIAN}"
