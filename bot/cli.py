@@ -19,23 +19,19 @@ import io
 import json
 import os
 import sys
-import textwrap
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import __version__
 from bot.answer import build_answer, render_plain
-from bot.config import DISCOVER, ExitCode, Settings, StartupError, load_settings
+from bot.config import DISCOVER, EXIT_CODE_MEANINGS, ExitCode, Settings, StartupError, load_settings
 from bot.kb import DEFAULT_KB_DIR, KnowledgeBaseError, load_kb
 from bot.matcher import Candidate, Matcher, MatchResult
 from bot.model import KnowledgeBase
 
 if TYPE_CHECKING:
     from bot.storage import QueryLog
-
-EXIT_OK = ExitCode.OK
-EXIT_INVALID = ExitCode.CONFIG
 
 
 def _candidates_json(candidates: Sequence[Candidate]) -> list[dict]:
@@ -73,14 +69,14 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             stdin.reconfigure(encoding="utf-8", errors="replace")
         for line in stdin:
             print(json.dumps(result_json(matcher.match(line.rstrip("\r\n"))), ensure_ascii=False), flush=True)
-        return EXIT_OK
+        return ExitCode.OK
     question = " ".join(args.question)
     if not question.strip():
         print('tupoksi: no question given: tupoksi ask "siapa yang mengurus arsip?"', file=sys.stderr)
-        return EXIT_INVALID
+        return ExitCode.CONFIG
     result = matcher.match(question)
     print(render_plain(build_answer(result, matcher.kb, matcher.config.ambiguity_margin)))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
@@ -92,10 +88,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         report = evaluate(matcher, args.file)
     except (OSError, ValueError, KeyError) as exc:
         print(f"tupoksi: cannot evaluate {args.file}: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+        return ExitCode.CONFIG
     lines = report.lines()
     print("\n".join(lines if args.verbose else lines[len(report.misses) :]))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_check_kb(args: argparse.Namespace, settings: Settings) -> int:
@@ -105,7 +101,7 @@ def cmd_check_kb(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"OK: {path}: {len(kb.units)} units, {kb.duty_count} duties, version {kb.version} ({kb.content_hash})"
     )
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -179,7 +175,7 @@ def _print_from_log(
     except StorageError as exc:
         raise StartupError(ExitCode.DATABASE, [f"cannot use the database {path}: {exc}"]) from exc
     print(text, end="")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
@@ -192,20 +188,10 @@ def cmd_export_learned(args: argparse.Namespace, settings: Settings) -> int:
     return _print_from_log(args, settings, _learned_text)
 
 
-EXIT_CODES_HELP = textwrap.dedent(
-    """\
-    settings: environment variables over a .env file (./.env, else the checkout's .env);
-    every setting is explained in .env.example.
-
-    exit codes:
-      0  success
-      1  unexpected error (a bug: reported with a traceback)
-      2  usage error, malformed .env, missing, malformed or bad setting
-      3  invalid knowledge base (every problem as file:line: message)
-      4  Telegram rejected TELEGRAM_BOT_TOKEN
-      5  the Bot API cannot be reached (network, TELEGRAM_API_BASE_URL)
-      6  the database cannot be used (DATABASE_PATH, --db)
-    """
+EXIT_CODES_HELP = (
+    "settings: environment variables over a .env file (./.env, else the checkout's .env);\n"
+    "every setting is explained in .env.example.\n\n"
+    "exit codes:\n" + "".join(f"  {int(code)}  {meaning}\n" for code, meaning in EXIT_CODE_MEANINGS.items())
 )
 
 

@@ -42,15 +42,27 @@ DISCOVER = _Dotenv.DISCOVER
 
 
 class ExitCode(IntEnum):
-    """Exit codes of every ``tupoksi`` subcommand (also listed in ``tupoksi --help``)."""
+    """Exit codes of every ``tupoksi`` subcommand; :data:`EXIT_CODE_MEANINGS` says what each means."""
 
     OK = 0
-    ERROR = 1  # an unexpected error (a bug: it comes with a traceback)
-    CONFIG = 2  # a usage error, a malformed .env, a missing, malformed or bad setting
-    KB = 3  # the knowledge base is invalid
-    TOKEN_REJECTED = 4  # Telegram refused TELEGRAM_BOT_TOKEN
-    NETWORK = 5  # the Bot API cannot be reached
-    DATABASE = 6  # the query-log database cannot be used
+    ERROR = 1
+    CONFIG = 2
+    KB = 3
+    TOKEN_REJECTED = 4
+    NETWORK = 5
+    DATABASE = 6
+
+
+# What each exit code means, as ``tupoksi --help`` lists it.
+EXIT_CODE_MEANINGS = {
+    ExitCode.OK: "success",
+    ExitCode.ERROR: "unexpected error (a bug: reported with a traceback)",
+    ExitCode.CONFIG: "usage error, malformed .env, missing, malformed or bad setting",
+    ExitCode.KB: "invalid knowledge base (every problem as file:line: message)",
+    ExitCode.TOKEN_REJECTED: "Telegram rejected TELEGRAM_BOT_TOKEN",
+    ExitCode.NETWORK: "the Bot API cannot be reached (network, TELEGRAM_API_BASE_URL)",
+    ExitCode.DATABASE: "the database cannot be used (DATABASE_PATH, --db)",
+}
 
 
 class StartupError(Exception):
