@@ -86,12 +86,12 @@ def docker_env_file(text: str) -> dict[str, str]:
 
 def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) in order, continuation lines joined."""
-    joined = re.sub(r"\\\n", " ", text)
-    return [
-        (line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line.strip() else "")
-        for line in (raw.strip() for raw in joined.splitlines())
-        if line and not line.startswith("#")
-    ]
+    instructions = []
+    for line in re.sub(r"\\\n", " ", text).splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            instruction, _, arguments = line.strip().partition(" ")
+            instructions.append((instruction.upper(), arguments.strip()))
+    return instructions
 
 
 def filled_env_example(api: FakeBotApi) -> str:

@@ -8,7 +8,9 @@ against a loopback port nobody listens on (no network); Telegram itself is never
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -19,6 +21,8 @@ from fake_bot_api import FakeBotApi
 
 from bot.cli import main
 from bot.config import ExitCode
+from bot.kb import DEFAULT_KB_DIR
+from bot.storage import open_query_log
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "123456:AAstartupFakeTokenXyz0123456789abc"
@@ -68,9 +72,6 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cwd.mkdir()
     monkeypatch.chdir(cwd)
     database = tmp_path / "tupoksi.sqlite3"
-    import asyncio
-
-    from bot.storage import open_query_log
 
     async def create() -> None:
         log = await open_query_log(database)
@@ -82,10 +83,6 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _broken_kb(tmp_path: Path) -> Path:
-    import shutil
-
-    from bot.kb import DEFAULT_KB_DIR
-
     kb = tmp_path / "broken-kb"
     shutil.copytree(DEFAULT_KB_DIR, kb)
     (kb / "units" / "subbag-sdm.yaml").write_text("id: subbag-sdm\nlevel: [oops\n", encoding="utf-8")
