@@ -70,7 +70,20 @@ _UNIT_KEYS = {
 _DUTY_KEYS = {"number", "text", "source_text", "terms", "links", "generic"}
 _LEXICON_KEYS = {"acronyms", "informal", "english", "stopwords", "protected", "cues", "regional"}
 _REGIONAL_KEYS = {"words", "particles"}
-_CUE_KEYS = {"handler", "request", "fact", "chitchat", "other_agencies"}
+_CUE_KEYS = {
+    "handler",
+    "question_words",
+    "request",
+    "fact",
+    "fact_topics",
+    "definition",
+    "chitchat",
+    "acknowledgements",
+    "bot_tasks",
+    "other_agencies",
+    "other_services",
+    "other_offices",
+}
 _UNIT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _PARENT_LEVEL = {Level.SUBBAG: Level.BAGIAN, Level.BAGIAN: Level.SEKRETARIAT}
 _COUNTERPART_LEVEL = {Level.DIVISI: Level.SUBBAG, Level.SUBBAG: Level.DIVISI}
@@ -310,6 +323,13 @@ def _read_lexicon(reader: _Reader, path: Path) -> Lexicon:
         fact_cues=lower(reader.strings(path, cues, "fact", "cues")),
         chitchat_cues=lower(reader.strings(path, cues, "chitchat", "cues")),
         other_agencies=lower(reader.strings(path, cues, "other_agencies", "cues")),
+        question_words=lower(reader.strings(path, cues, "question_words", "cues")),
+        fact_topics=lower(reader.strings(path, cues, "fact_topics", "cues")),
+        definition_cues=lower(reader.strings(path, cues, "definition", "cues")),
+        acknowledgements=lower(reader.strings(path, cues, "acknowledgements", "cues")),
+        bot_tasks=lower(reader.strings(path, cues, "bot_tasks", "cues")),
+        other_services=lower(reader.strings(path, cues, "other_services", "cues")),
+        other_offices=lower(reader.strings(path, cues, "other_offices", "cues")),
     )
 
 
