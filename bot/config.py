@@ -235,8 +235,9 @@ def load_settings(
     """Read ``env`` (default: ``os.environ``) over the ``.env`` file and validate.
 
     ``dotenv_path``: a file to read if it exists, :data:`DISCOVER` (the default) to look
-    for ``.env`` as :func:`find_dotenv` does, or None to read none. ``require_token=False`` is for the
-    subcommands that never talk to Telegram: the token is then neither required nor checked.
+    for ``.env`` as :func:`find_dotenv` does, or None to read none. ``require_token=False``
+    is for the subcommands that never talk to Telegram: the token is then neither required
+    nor checked.
     Raises :class:`ConfigError` listing every problem, one sentence each.
     """
     merged: dict[str, str] = {}
