@@ -28,9 +28,15 @@ from bot.sop import clean_cell, load_sop
 
 
 def _default_kb_dir() -> Path:
-    """knowledge/ beside the package (a checkout), else in the working directory (an install)."""
-    beside_package = Path(__file__).resolve().parent.parent / "knowledge"
-    return beside_package if beside_package.is_dir() else Path.cwd() / "knowledge"
+    """The knowledge base shipped with the code, wherever the working directory is.
+
+    An installed package carries it as ``bot/knowledge/`` (pyproject.toml maps the
+    checkout's top-level ``knowledge/`` there); in a checkout or an editable install it
+    is ``knowledge/`` beside ``bot/``. ``KB_DIR`` or ``--kb`` choose another one.
+    """
+    package = Path(__file__).resolve().parent
+    installed = package / "knowledge"
+    return installed if installed.is_dir() else package.parent / "knowledge"
 
 
 DEFAULT_KB_DIR = _default_kb_dir()

@@ -686,7 +686,7 @@ def test_run_reports_a_database_it_cannot_open(
     monkeypatch.setattr(telegram_app, "setup_logging", lambda settings: None)
     # Stand in for run_polling: it runs post_init, which opens the database (here a folder).
     monkeypatch.setattr(Application, "run_polling", lambda app, **kw: asyncio.run(app.post_init(app)))
-    assert run_bot(Settings(token=TOKEN, database_path=tmp_path)) == 1
+    assert run_bot(Settings(token=TOKEN, database_path=tmp_path)) == 6
     err = capsys.readouterr().err
     assert err.startswith(f"tupoksi: cannot use the database {tmp_path}:") and TOKEN not in err
 
@@ -708,7 +708,7 @@ def test_run_closes_the_database_even_when_ptb_stops_half_way(
         raise NetworkError("Unknown error in HTTP implementation")
 
     monkeypatch.setattr(Application, "run_polling", polling)
-    assert run_bot(Settings(token=TOKEN, database_path=tmp_path / "tupoksi.sqlite3")) == 1
+    assert run_bot(Settings(token=TOKEN, database_path=tmp_path / "tupoksi.sqlite3")) == 5
     (log,) = opened
     assert log is not None
     with pytest.raises(StorageError, match="closed"):
