@@ -30,12 +30,12 @@ from bot.sop import clean_cell, load_sop
 def _default_kb_dir() -> Path:
     """The knowledge base shipped with the code, wherever the working directory is.
 
-    An installed package carries it as ``bot/knowledge/`` (pyproject.toml maps the
+    An installed package carries it as ``bot/_kbdata/`` (pyproject.toml maps the
     checkout's top-level ``knowledge/`` there); in a checkout or an editable install it
     is ``knowledge/`` beside ``bot/``. ``KB_DIR`` or ``--kb`` choose another one.
     """
     package = Path(__file__).resolve().parent
-    installed = package / "knowledge"
+    installed = package / "_kbdata"
     return installed if installed.is_dir() else package.parent / "knowledge"
 
 

@@ -82,7 +82,7 @@ def test_the_installed_package_carries_every_file_of_the_knowledge_base(
     installed: tuple[Path, Path, dict[str, str]],
 ) -> None:
     venv, _, _ = installed
-    (packaged,) = venv.glob("lib/python3*/site-packages/bot/knowledge")
+    (packaged,) = venv.glob("lib/python3*/site-packages/bot/_kbdata")
 
     def files(root: Path) -> dict[str, bytes]:
         return {
@@ -108,4 +108,4 @@ def test_the_installed_tupoksi_checks_its_packaged_kb(installed: tuple[Path, Pat
     out = _run([str(venv / "bin" / "tupoksi"), "check-kb"], cwd, env)
     assert out.startswith("OK: ") and "17 units, 148 duties" in out
     checked = Path(out[len("OK: ") :].split(": ")[0])
-    assert checked.is_relative_to(venv) and checked.parts[-2:] == ("bot", "knowledge")
+    assert checked.is_relative_to(venv) and checked.parts[-2:] == ("bot", "_kbdata")
