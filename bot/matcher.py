@@ -591,8 +591,11 @@ class Matcher:
         if not handler:
             if cues.bot_task(question):
                 return Reason.BOT_TASK
-            if cues.definition(norm) or cues.asks_what_it_is(norm):
+            if cues.definition(norm):
                 return Reason.DEFINITION
+            if cues.ends_with_what(norm):
+                # "Sirekap itu aplikasi apa?" asks what a thing is; "passwordnya apa?" a fact.
+                return Reason.DEFINITION if cues.points_at_a_term(norm) else Reason.FACT_QUESTION
             if cues.fact(norm) or (asks and cues.fact_topic(norm)):
                 return Reason.FACT_QUESTION
             # Another office or agency named with no request and no handler phrase: declined
@@ -830,10 +833,15 @@ class _Cues:
             for span in self._spans(norm, self._agencies)
         )
 
-    def asks_what_it_is(self, norm: Normalized) -> bool:
-        """ "X itu <noun> apa?" / "X teh naon?": the last word asks what something is."""
+    def ends_with_what(self, norm: Normalized) -> bool:
+        """The question ends in "apa" (particles aside): it asks what something is or says."""
         words = [w for w in norm.words if w not in self._particles]
-        return len(words) >= 3 and words[-1] == "apa" and any(w in _THAT for w in words[:-1])
+        return len(words) >= 2 and words[-1] == "apa"
+
+    @staticmethod
+    def points_at_a_term(norm: Normalized) -> bool:
+        """A demonstrative points at the term asked about: "X itu ... apa", "X teh naon"."""
+        return any(w in _THAT for w in norm.words[:-1])
 
     def this_office(self, norm: Normalized) -> bool:
         return bool(self._spans(norm, self._this_office))
