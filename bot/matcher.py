@@ -588,11 +588,17 @@ class Matcher:
             return Reason.OTHER_AGENCY
         if cues.other_service(norm):
             return Reason.OTHER_AGENCY
+        if cues.about_bot(norm) and (len(norm.groups) < 2 or not self._strong(result, coverage)):
+            return Reason.CHITCHAT
         if not handler:
             if cues.bot_task(question):
                 return Reason.BOT_TASK
+            if cues.wishes(norm) and not asks and not request:
+                return Reason.CHITCHAT
             if cues.definition(norm):
                 return Reason.DEFINITION
+            if cues.value_word(norm) and not asks:
+                return Reason.FACT_QUESTION
             if cues.ends_with_what(norm):
                 # "Sirekap itu aplikasi apa?" asks what a thing is; "passwordnya apa?" a fact.
                 return Reason.DEFINITION if cues.points_at_a_term(norm) else Reason.FACT_QUESTION
@@ -724,6 +730,9 @@ class _Cues:
         # Sentence-final particles ("sih", "ya", "teh") that may follow the last real word.
         self._particles = frozenset({"sih", "ya", "yah", "kah", "dong", "deh", "teh", "nya", "tah", "yo"})
         self._this_office = phrases(lex.this_office)
+        self._wishes = phrases(lex.wishes)
+        self._value_words = phrases(lex.value_words)
+        self._about_bot = phrases(lex.about_bot)
 
     @staticmethod
     def _spans(norm: Normalized, items: dict[str, list[tuple[str, ...]]]) -> list[range]:
@@ -767,7 +776,9 @@ class _Cues:
         """
         if not self._question_spans(norm):
             return False
-        facts = {span.start for span in self._spans(norm, self._fact_topics) + self._spans(norm, self._fact)}
+        if self._spans(norm, self._fact_topics):
+            return False  # "siapa caleg terpilih ...": a fact about people, not who does a job
+        facts = {span.start for span in self._spans(norm, self._fact)}
         words, lemmas = norm.words, norm.lemmas
         asking = {span.start for span in self._question_spans(norm)}
         for i, word in enumerate(words[:-1]):
@@ -832,6 +843,15 @@ class _Cues:
             span.start > 0 and norm.words[span.start - 1] == "di"
             for span in self._spans(norm, self._agencies)
         )
+
+    def wishes(self, norm: Normalized) -> bool:
+        return bool(self._spans(norm, self._wishes))
+
+    def value_word(self, norm: Normalized) -> bool:
+        return bool(self._spans(norm, self._value_words))
+
+    def about_bot(self, norm: Normalized) -> bool:
+        return bool(self._spans(norm, self._about_bot))
 
     def ends_with_what(self, norm: Normalized) -> bool:
         """The question ends in "apa" (particles aside): it asks what something is or says."""
