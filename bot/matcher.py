@@ -194,6 +194,9 @@ _UNIT_WORDS = frozenset(
     }
 )
 
+# Words that ask for something to be done with a value rather than for the value itself.
+_ACTION = frozenset({"tolong", "mohon", "minta", "reset", "ganti", "ubah", "buatkan", "bikinin", "please"})
+
 # Words that may open an order to the bot before its verb ("tolong rangkum ...").
 _POLITE = frozenset({"tolong", "mohon", "coba", "bot", "min", "pls", "please", "bang", "kak", "mas", "mbak"})
 
@@ -202,6 +205,10 @@ _THAT = frozenset({"itu", "teh", "iku", "kuwi"})
 
 # Question words that, followed by a verb, ask who does something ("siapa nyusun").
 _WHO = frozenset({"siapa", "who"})
+
+# Verb prefixes (passive di-, active me-, colloquial ny-/ng-) of a word that asks who does it
+# when it stands right before a question word.
+_VERB_PREFIXES = ("di", "me", "ny", "ng")
 
 # Question words (standard forms) that may follow a passive verb: "dikumpulin siapa".
 _WHO_WHERE = frozenset({"siapa", "mana", "di mana", "ke mana", "dimana", "kemana"})
@@ -602,7 +609,7 @@ class Matcher:
                 return Reason.CHITCHAT
             if cues.definition(norm):
                 return Reason.DEFINITION
-            if cues.value_word(norm) and not request and cues.only_which(norm):
+            if cues.value_word(norm) and not cues.asks_for_action(question) and cues.only_which(norm):
                 # "password wifi apa?", "link zoom rapat mana?"; "reset password ke siapa?" asks who
                 return Reason.FACT_QUESTION
             if cues.ends_with_what(norm):
@@ -796,7 +803,8 @@ class _Cues:
                 return True
         tokens = tokenize(question)
         for i, token in enumerate(tokens):
-            if token.startswith("di") and len(token) > 5 and token not in self._stopwords:
+            # A verb right before the question word: "dikumpulin siapa", "nyusun siapa".
+            if token.startswith(_VERB_PREFIXES) and len(token) > 5 and token not in self._stopwords:
                 after = (self._informal.get(t, t) for t in tokens[i + 1 : i + 3])
                 if any(a in _WHO_WHERE for a in after):
                     return True
@@ -867,6 +875,11 @@ class _Cues:
 
     def about_bot(self, norm: Normalized) -> bool:
         return bool(self._spans(norm, self._about_bot))
+
+    @staticmethod
+    def asks_for_action(question: str) -> bool:
+        """Asks someone to do something with the value ("mohon reset password"), not for it."""
+        return any(token in _ACTION for token in tokenize(question))
 
     def only_which(self, norm: Normalized) -> bool:
         """No question word, or only a bare "mana" (which / where is it), not who or where to."""

@@ -139,6 +139,8 @@ def test_a_taught_phrase_is_used_at_once_and_can_be_removed() -> None:
         ("blind-c2.yaml", 0.93, 0.93),
         ("blind-d1.yaml", 0.95, 0.95),
         ("blind-d2.yaml", 0.95, 0.94),
+        ("blind-e1.yaml", 0.95, 0.95),
+        ("blind-e2.yaml", 0.94, 0.95),
     ],
 )
 def test_accuracy_on_independent_sets(
