@@ -17,10 +17,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.answer import build_answer, render_plain
-from bot.kb import DEFAULT_KB_DIR, KnowledgeBaseError, load_kb
-from bot.matcher import Candidate, Matcher, MatchResult
-from bot.model import KnowledgeBase
+from bot.core.answer import build_answer, render_plain
+from bot.knowledge.loader import DEFAULT_KB_DIR, KnowledgeBaseError, load_kb
+from bot.core.matcher import Candidate, Matcher, MatchResult
+from bot.core.model import KnowledgeBase
 
 if TYPE_CHECKING:
     from bot.storage import QueryLog
@@ -107,7 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Opt in to python-telegram-bot's timedelta durations now, so a 429 does not print a
     # deprecation warning on every flood-control retry (we never read retry_after ourselves).
     os.environ.setdefault("PTB_TIMEDELTA", "1")
-    from bot.telegram_app import run_bot  # imports telegram: only when the bot runs
+    from bot.telegram.app import run_bot  # imports telegram: only when the bot runs
 
     # An explicit --kb wins over KB_DIR.
     return run_bot(settings, kb_dir=args.kb if args.kb != DEFAULT_KB_DIR else settings.kb_dir)
@@ -136,7 +136,7 @@ def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 
 async def _report_text(args: argparse.Namespace, kb: KnowledgeBase, log: QueryLog) -> str:
-    from bot import reports
+    from bot.text import reports
 
     if args.report == "unanswered":
         groups = await log.unanswered(args.days, limit=args.limit, offset=0)
@@ -158,7 +158,7 @@ async def _report_text(args: argparse.Namespace, kb: KnowledgeBase, log: QueryLo
 
 
 async def _learned_text(args: argparse.Namespace, kb: KnowledgeBase, log: QueryLog) -> str:
-    from bot.reports import learned_yaml
+    from bot.text.reports import learned_yaml
 
     return learned_yaml(kb, await log.learned_phrases())
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlparse
 
-from bot.kb import DEFAULT_KB_DIR
+from bot.knowledge.loader import DEFAULT_KB_DIR
 
 TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]{30,}$")
 # Telegram's rule for setWebhook's secret_token.

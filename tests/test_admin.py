@@ -25,9 +25,11 @@ from fakes import TOKEN, USER_ID, FakeRequest, Upload, buttons
 from telegram.error import NetworkError
 from telegram.ext import Application, CallbackContext
 
-from bot import admin, reports, telegram_app
-from bot.admin import ADMIN_COMMAND_HANDLERS
-from bot.admin_render import (
+from bot.telegram import app as telegram_app
+from bot.telegram.handlers import admin
+from bot.text import reports
+from bot.telegram.handlers.admin import ADMIN_COMMAND_HANDLERS
+from bot.text.admin import (
     NO_STORAGE_TEXT,
     NOT_TEACHABLE_TEXT,
     PAGE_SIZE,
@@ -37,12 +39,12 @@ from bot.admin_render import (
     STORAGE_ERROR_TEXT,
 )
 from bot.config import Settings
-from bot.handlers import PURGE_JOB, BotDeps, deps, open_storage, purge_old_questions
-from bot.matcher import Matcher
-from bot.model import KnowledgeBase, Level
-from bot.render import ADMIN_COMMANDS, STALE_BUTTON_TEXT, listable_units, utf16_length
+from bot.telegram.handlers.questions import PURGE_JOB, BotDeps, deps, open_storage, purge_old_questions
+from bot.core.matcher import Matcher
+from bot.core.model import KnowledgeBase, Level
+from bot.text.answers import ADMIN_COMMANDS, STALE_BUTTON_TEXT, listable_units, utf16_length
 from bot.storage import EXPORT_COLUMNS, QueryLog, QueryRecord, StorageError, open_query_log
-from bot.telegram_app import build_application, run_bot
+from bot.telegram.app import build_application, run_bot
 
 ADMIN_ID = 777
 OTHER_ID = 4343
@@ -717,7 +719,7 @@ def test_run_closes_the_database_even_when_ptb_stops_half_way(
 
 
 def test_teach_menu_offers_every_divisi_and_sub_bagian(kb: KnowledgeBase) -> None:
-    from bot.admin_render import teach_buttons
+    from bot.text.admin import teach_buttons
 
     data = [b.data for row in teach_buttons(kb, "0123456789abcdef", ["subbag-sdm"]) for b in row]
     expected = [u.id for level in (Level.DIVISI, Level.SUBBAG) for u in listable_units(kb, level)]

@@ -20,7 +20,7 @@ from bot.config import (
     parse_dotenv,
     setup_logging,
 )
-from bot.kb import DEFAULT_KB_DIR
+from bot.knowledge.loader import DEFAULT_KB_DIR
 
 TOKEN = "123456789:AAHfakeFakeFakeFakeFakeFakeFake_-12"
 REPO = Path(__file__).resolve().parent.parent

@@ -27,10 +27,10 @@ import fakes
 from fakes import TOKEN, FakeRequest, Upload
 
 from bot.config import Settings
-from bot.matcher import Matcher
-from bot.model import KnowledgeBase
+from bot.core.matcher import Matcher
+from bot.core.model import KnowledgeBase
 from bot.storage import open_query_log
-from bot.telegram_app import build_application
+from bot.telegram.app import build_application
 
 GOLDEN = Path(__file__).parent / "data" / "golden_conversation.jsonl"
 ADMIN_ID = 777
@@ -38,6 +38,7 @@ OTHER_ID = 4343
 
 _QUESTION_ID = re.compile(r"\b[0-9a-f]{16}\b")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z)?")
+_CLOCK = re.compile(r"\b\d{2}:\d{2}\b")
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{2}-\d{2}\b|\b\d{8}\b")
 _ORDINAL_KEYS = ("message_id", "callback_query_id", "inline_query_id", "reply_to_message_id")
 
@@ -52,7 +53,8 @@ class _Scrubber:
     def text(self, value: str) -> str:
         value = _QUESTION_ID.sub(lambda m: self.ids.setdefault(m.group(), f"<Q{len(self.ids) + 1}>"), value)
         value = _TIMESTAMP.sub("<TIME>", value)
-        return _DATE.sub("<DATE>", value)
+        value = _DATE.sub("<DATE>", value)
+        return _CLOCK.sub("<HH:MM>", value)
 
     def csv(self, content: bytes) -> str:
         """The exported CSV with its (timing-dependent) latency column blanked."""

@@ -23,13 +23,13 @@ from telegram import Update
 from telegram.error import InvalidToken
 from telegram.ext import Application
 
-from bot import telegram_app
+from bot.telegram import app as telegram_app
 from bot.config import RedactingFilter, Settings
-from bot.handlers import QueryRecord, deps
-from bot.matcher import Matcher
-from bot.model import Duty, KnowledgeBase, Level
-from bot.render import ADMIN_COMMANDS, EXAMPLE_QUESTIONS, PUBLIC_COMMANDS, utf16_length
-from bot.telegram_app import build_application, run_bot
+from bot.telegram.handlers.questions import QueryRecord, deps
+from bot.core.matcher import Matcher
+from bot.core.model import Duty, KnowledgeBase, Level
+from bot.text.answers import ADMIN_COMMANDS, EXAMPLE_QUESTIONS, PUBLIC_COMMANDS, utf16_length
+from bot.telegram.app import build_application, run_bot
 
 ADMIN_ID = 777
 SDM_QUESTION = "siapa yang mengurus kenaikan gaji berkala pegawai?"

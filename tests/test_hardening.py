@@ -42,14 +42,15 @@ from telegram.request import RequestData
 from test_e2e import START_TIMEOUT, bot_env, message_to, plain, running_bot, wait_while_alive
 from test_e2e import TOKEN as E2E_TOKEN
 
-from bot import cli, telegram_app
-from bot.answer import assignment_for, build_answer
+from bot import cli
+from bot.telegram import app as telegram_app
+from bot.core.answer import assignment_for, build_answer
 from bot.config import Settings, setup_logging
-from bot.errors import ErrorHandler
-from bot.guards import MAX_TRACKED, ChatGate, QuestionRateLimit
-from bot.matcher import Matcher
-from bot.model import KnowledgeBase, Level
-from bot.render import (
+from bot.telegram.error_handler import ErrorHandler
+from bot.telegram.guards import MAX_TRACKED, ChatGate, QuestionRateLimit
+from bot.core.matcher import Matcher
+from bot.core.model import KnowledgeBase, Level
+from bot.text.answers import (
     ERROR_APOLOGY_HTML,
     NON_TEXT_HTML,
     PRIVATE_BOT_HTML,
@@ -60,7 +61,7 @@ from bot.render import (
     utf16_length,
 )
 from bot.storage import QueryLog, open_query_log
-from bot.telegram_app import build_application
+from bot.telegram.app import build_application
 
 ADMIN_ID = 777
 ERROR_CHAT = -1009999
@@ -423,7 +424,7 @@ async def test_message_not_modified_is_harmless_for_the_error_handler(
             update, BadRequest("Message is not modified: specified new message content")
         )
         assert bot.api.records == []  # no apology, no report
-    logged = [r for r in caplog.records if r.name == "bot.errors"]
+    logged = [r for r in caplog.records if r.name == "bot.telegram.error_handler"]
     assert logged and all(r.levelno == logging.DEBUG for r in logged)
 
 
@@ -545,7 +546,7 @@ async def test_a_foreign_group_is_told_once_and_left(make_bot: Any, errors: Any)
         assert "Sumber Daya Manusia" in bot.api.texts_to(GROUP_ID)[-1]
         await bot.send(fakes.private_text(SDM_QUESTION, user_id=STRANGER))
         assert "Sumber Daya Manusia" in bot.api.texts_to(STRANGER)[-1]
-    assert [r for r in errors() if r.name != "bot.guards"] == []
+    assert [r for r in errors() if r.name != "bot.telegram.guards"] == []
 
 
 async def test_leaving_survives_a_group_where_the_bot_cannot_write(make_bot: Any, errors: Any) -> None:
@@ -553,7 +554,7 @@ async def test_leaving_survives_a_group_where_the_bot_cannot_write(make_bot: Any
         bot.api.inject("sendMessage", ApiError(403, "Forbidden: bot is not a member of the supergroup chat"))
         await bot.send(bot_added(OTHER_GROUP))
         assert bot.api.calls("leaveChat")
-    assert not any(r.name == "bot.errors" for r in errors())
+    assert not any(r.name == "bot.telegram.error_handler" for r in errors())
 
 
 async def test_without_allowed_chat_ids_every_chat_is_served(make_bot: Any) -> None:
@@ -584,7 +585,7 @@ async def test_private_chats_are_restricted_when_the_list_names_users(make_bot: 
         assert "Sumber Daya Manusia" in bot.api.texts_to(ADMIN_ID)[-1]
         await bot.send(bot_added(ERROR_CHAT))
         assert not bot.api.calls("leaveChat")
-    assert [r for r in errors() if r.name != "bot.guards"] == []
+    assert [r for r in errors() if r.name != "bot.telegram.guards"] == []
 
 
 # -- the token never appears ----------------------------------------------------------------

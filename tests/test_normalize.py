@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.matcher import Matcher
-from bot.normalize import clean_text, tokenize
+from bot.core.matcher import Matcher
+from bot.core.normalize import clean_text, tokenize
 
 
 def test_clean_text_removes_zero_width_and_folds_width_and_case() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.answer import build_answer, render_plain
-from bot.matcher import Matcher
+from bot.core.answer import build_answer, render_plain
+from bot.core.matcher import Matcher
 
 questions = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)),

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import ast
 import html
 import re
-from pathlib import Path
 
 import pytest
 from fakes import html_problems
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import bot.render
-from bot.answer import Answer, Assignment, build_answer
-from bot.matcher import Matcher, Reason
-from bot.model import KnowledgeBase, Level
-from bot.render import (
+from bot.core.answer import Answer, Assignment, build_answer
+from bot.core.matcher import Matcher, Reason
+from bot.core.model import KnowledgeBase, Level
+from bot.text.answers import (
     ADMIN_COMMANDS,
     EXAMPLE_QUESTIONS,
     MAX_CALLBACK_DATA,
@@ -47,17 +44,6 @@ def _answer(matcher: Matcher, question: str) -> Answer:
 def _visible(text: str) -> str:
     """The text Telegram would show, whitespace removed (cuts may drop it)."""
     return re.sub(r"\s+", "", html.unescape(re.sub(r"<[^>]+>", "", text)))
-
-
-def test_render_does_not_import_telegram() -> None:
-    tree = ast.parse(Path(bot.render.__file__).read_text(encoding="utf-8"))
-    imported = [
-        name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for name in ([a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""])
-    ]
-    assert not [n for n in imported if n.split(".")[0] == "telegram"]
 
 
 # -- answers ---------------------------------------------------------------------------

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import yaml
 
-from bot.model import KnowledgeBase
-from bot.reports import (
+from bot.core.model import KnowledgeBase
+from bot.text.reports import (
     coverage_lines,
     coverage_report,
     learned_yaml,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import storage
+from bot.storage import database as storage
 from bot.storage import (
     EXPORT_COLUMNS,
     SCHEMA_VERSION,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.matcher import Candidate, MatchResult, Reason
-from bot.model import Duty, KnowledgeBase, Level, Unit
+from bot.core.matcher import Candidate, MatchResult, Reason
+from bot.core.model import Duty, KnowledgeBase, Level, Unit
 
 # Confidence bands, in words people understand (score is in [0, 1]).
 CONFIDENCE_BANDS: tuple[tuple[float, str], ...] = (

@@ -18,8 +18,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.model import Duty, DutyRef, KnowledgeBase, Level, Unit
-from bot.normalize import Normalized, Normalizer
+from bot.core.model import Duty, DutyRef, KnowledgeBase, Level, Unit
+from bot.core.normalize import Normalized, Normalizer
 
 
 class Reason(StrEnum):

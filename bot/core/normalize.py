@@ -24,7 +24,7 @@ from Sastrawi.Dictionary.ArrayDictionary import ArrayDictionary
 from Sastrawi.Stemmer.Stemmer import Stemmer
 from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
-from bot.model import Lexicon
+from bot.core.model import Lexicon
 
 # Tokens shorter than this are never typo-corrected: they are acronyms or particles.
 MIN_TYPO_LENGTH = 4

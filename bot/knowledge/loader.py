@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from rapidfuzz.distance import Levenshtein
 
-from bot.model import (
+from bot.core.model import (
     Duty,
     DutyRef,
     KnowledgeBase,
@@ -24,12 +24,12 @@ from bot.model import (
     SourceDocument,
     Unit,
 )
-from bot.sop import clean_cell, load_sop
+from bot.knowledge.sop import clean_cell, load_sop
 
 
 def _default_kb_dir() -> Path:
     """knowledge/ beside the package (a checkout), else in the working directory (an install)."""
-    beside_package = Path(__file__).resolve().parent.parent / "knowledge"
+    beside_package = Path(__file__).resolve().parents[2] / "knowledge"
     return beside_package if beside_package.is_dir() else Path.cwd() / "knowledge"
 
 

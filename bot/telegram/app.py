@@ -19,9 +19,9 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 from telegram.request import BaseRequest
 
 from bot.config import RedactingFilter, Settings, setup_logging
-from bot.errors import ErrorHandler
-from bot.guards import guard_handlers
-from bot.handlers import (
+from bot.telegram.error_handler import ErrorHandler
+from bot.telegram.guards import guard_handlers
+from bot.telegram.handlers.questions import (
     DEPS_KEY,
     BotDeps,
     NullQueryLogger,
@@ -30,9 +30,9 @@ from bot.handlers import (
     post_init,
     post_shutdown,
 )
-from bot.kb import load_kb
-from bot.matcher import Matcher
-from bot.model import KnowledgeBase
+from bot.knowledge.loader import load_kb
+from bot.core.matcher import Matcher
+from bot.core.model import KnowledgeBase
 from bot.storage import StorageError
 
 logger = logging.getLogger(__name__)

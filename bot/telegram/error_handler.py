@@ -33,7 +33,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import ContextTypes
 
 from bot.config import RedactingFilter, Settings
-from bot.render import ERROR_APOLOGY_HTML, MAX_MESSAGE_LENGTH, utf16_length
+from bot.text.answers import ERROR_APOLOGY_HTML, MAX_MESSAGE_LENGTH, utf16_length
 
 logger = logging.getLogger(__name__)
 

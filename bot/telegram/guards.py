@@ -5,7 +5,7 @@ they see every update first and stop it with ``ApplicationHandlerStop`` when it 
 go no further:
 
 * group -2, :class:`ChatGate` — ``ALLOWED_CHAT_IDS``. In any other group (or channel)
-  the bot says once :data:`~bot.render.PRIVATE_BOT_HTML` and leaves. Private chats
+  the bot says once :data:`~bot.text.answers.PRIVATE_BOT_HTML` and leaves. Private chats
   are restricted only when the list holds at least one user id (a positive number);
   then other people get the same sentence once per :data:`PRIVATE_NOTICE_INTERVAL`
   and their inline queries get no results. Admins (``ADMIN_IDS``) may always use
@@ -37,8 +37,8 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.handlers import AddressedToBot
-from bot.render import PRIVATE_BOT_HTML, RATE_LIMIT_HTML
+from bot.telegram.handlers.questions import AddressedToBot
+from bot.text.answers import PRIVATE_BOT_HTML, RATE_LIMIT_HTML
 
 logger = logging.getLogger(__name__)
 

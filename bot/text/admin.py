@@ -1,9 +1,9 @@
 """What admins read in Telegram: the review list, the teach menu, the reports, as HTML and buttons.
 
-Like :mod:`bot.render` this module has no ``telegram`` import: texts are strings and
-keyboards are :data:`~bot.render.Keyboard` tuples. The report wording itself comes from
-:mod:`bot.reports` (shared with the CLI); here it is only escaped and framed. Every string
-from users, the database or the KB goes through :func:`~bot.render.esc`. Admins read
+Like :mod:`bot.text.answers` this module has no ``telegram`` import: texts are strings and
+keyboards are :data:`~bot.text.answers.Keyboard` tuples. The report wording itself comes from
+:mod:`bot.text.reports` (shared with the CLI); here it is only escaped and framed. Every string
+from users, the database or the KB goes through :func:`~bot.text.answers.esc`. Admins read
 Indonesian.
 """
 
@@ -13,10 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date
 
-from bot import reports
-from bot.kb import Problem
-from bot.model import KnowledgeBase, Level, Unit
-from bot.render import (
+from bot.text import reports
+from bot.knowledge.loader import Problem
+from bot.core.model import KnowledgeBase, Level, Unit
+from bot.text.answers import (
     CB_REVIEW_PAGE,
     CB_TEACH,
     LEVEL_LABEL,
@@ -289,7 +289,7 @@ def learned_list_html(kb: KnowledgeBase, phrases: Sequence[LearnedPhrase]) -> st
 
 
 def report_html(title_icon: str, lines: Sequence[str]) -> str:
-    """Report lines from :mod:`bot.reports`, escaped, the first one as a bold title."""
+    """Report lines from :mod:`bot.text.reports`, escaped, the first one as a bold title."""
     if not lines:
         return ""
     return f"{title_icon} <b>{esc(lines[0])}</b>\n" + "\n".join(esc(line) for line in lines[1:])

@@ -13,9 +13,9 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from bot.answer import ASK_HINT, Answer, Assignment, confidence_label
-from bot.matcher import Reason
-from bot.model import KnowledgeBase, Level, Unit
+from bot.core.answer import ASK_HINT, Answer, Assignment, confidence_label
+from bot.core.matcher import Reason
+from bot.core.model import KnowledgeBase, Level, Unit
 
 MAX_MESSAGE_LENGTH = 4096  # Telegram's limit for one message (UTF-16 code units)
 MAX_CALLBACK_DATA = 64  # bytes
@@ -392,7 +392,7 @@ def ask_usage_html(bot_username: str, *, in_group: bool) -> str:
 UNKNOWN_COMMAND_HTML = "Perintah itu tidak saya kenal. Ketik /help untuk melihat daftar perintah."
 STALE_BUTTON_TEXT = "Tombol ini sudah tidak berlaku. Silakan tanya lagi."
 NO_INLINE_RESULT_TEXT = "Belum ketemu? Tanya saya di chat pribadi"
-# Hardening (bot.guards, bot.errors): non-text messages, access, rate limit, failures.
+# Hardening (bot.telegram.guards, bot.telegram.error_handler): non-text messages, access, rate limit, failures.
 NON_TEXT_HTML = "Saya hanya bisa membaca pertanyaan berupa teks. Silakan ketik pertanyaan Anda. 🙏"
 PRIVATE_BOT_HTML = "Maaf, bot ini khusus untuk KPU Provinsi Banten."
 RATE_LIMIT_HTML = (

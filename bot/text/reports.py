@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from bot.model import KnowledgeBase, Level
+from bot.core.model import KnowledgeBase, Level
 from bot.storage import Coverage, LearnedPhrase, Stats, UnansweredGroup
 
 

@@ -2,12 +2,12 @@
 
 Admins are the numeric Telegram user ids in ``ADMIN_IDS``, never usernames. Every
 handler here goes through :func:`admin_only`: anyone else gets
-:data:`~bot.admin_render.REFUSAL_TEXT`, which reveals nothing, and admins are asked
+:data:`~bot.text.admin.REFUSAL_TEXT`, which reveals nothing, and admins are asked
 to use their private chat with the bot when they try in a group (everyone there would
 see the data). Handlers stay short: parse the arguments, ask the storage and
-:mod:`bot.reports`, render with :mod:`bot.admin_render`, reply.
+:mod:`bot.text.reports`, render with :mod:`bot.text.admin`, reply.
 
-Buttons (kinds in :mod:`bot.render`): ``p1:<days>:<page>`` turns /unanswered pages;
+Buttons (kinds in :mod:`bot.text.answers`): ``p1:<days>:<page>`` turns /unanswered pages;
 ``t1:<query id>`` opens the teach menu for that question's group; ``t1:<query id>:<unit
 id>`` teaches it; ``t1:<query id>:-`` closes the menu. They look the question up in the
 database, so they keep working after a restart.
@@ -25,8 +25,8 @@ from datetime import datetime, timedelta, timezone
 from telegram import Chat, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
-from bot import reports
-from bot.admin_render import (
+from bot.text import reports
+from bot.text.admin import (
     NO_CHART_TEXT,
     NO_STORAGE_TEXT,
     NOT_TEACHABLE_TEXT,
@@ -63,11 +63,11 @@ from bot.admin_render import (
     teach_html,
     usage_html,
 )
-from bot.handlers import BotDeps, apply_learned, command_argument, deps, edit_html, reply_html
-from bot.kb import KnowledgeBaseError, load_kb
-from bot.matcher import Matcher
-from bot.model import Unit
-from bot.render import CB_REVIEW_PAGE, CB_TEACH, STALE_BUTTON_TEXT, Keyboard
+from bot.telegram.handlers.questions import BotDeps, apply_learned, command_argument, deps, edit_html, reply_html
+from bot.knowledge.loader import KnowledgeBaseError, load_kb
+from bot.core.matcher import Matcher
+from bot.core.model import Unit
+from bot.text.answers import CB_REVIEW_PAGE, CB_TEACH, STALE_BUTTON_TEXT, Keyboard
 from bot.storage import LearnedPhrase, QueryLog, QueryRecord, Stats, StorageError, rows_to_csv
 
 logger = logging.getLogger(__name__)
@@ -362,7 +362,7 @@ ADMIN_COMMAND_HANDLERS: dict[str, Handler] = {
 
 
 def admin_handlers() -> list[BaseHandler]:
-    """The admin commands and buttons; :func:`bot.handlers.handlers` puts them before the catch-alls."""
+    """The admin commands and buttons; :func:`bot.telegram.handlers.questions.handlers` puts them before the catch-alls."""
     message = filters.UpdateType.MESSAGE
     commands: list[BaseHandler] = [
         CommandHandler(name, callback, filters=message) for name, callback in ADMIN_COMMAND_HANDLERS.items()

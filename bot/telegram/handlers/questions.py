@@ -1,6 +1,6 @@
 """Telegram handlers: parse the update, ask the core, log the question, render and reply.
 
-Handlers stay short; the wording lives in :mod:`bot.render`, the matching in the
+Handlers stay short; the wording lives in :mod:`bot.text.answers`, the matching in the
 core. Dependencies are reached through :func:`deps`, never by string lookups in
 handlers. The handler list and its order are in :func:`handlers`.
 """
@@ -46,11 +46,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.answer import Answer, Assignment, assignment_for, build_answer
+from bot.core.answer import Answer, Assignment, assignment_for, build_answer
 from bot.config import Settings
-from bot.matcher import Matcher, MatchResult, Reason
-from bot.model import KnowledgeBase, Level, Unit
-from bot.render import (
+from bot.core.matcher import Matcher, MatchResult, Reason
+from bot.core.model import KnowledgeBase, Level, Unit
+from bot.text.answers import (
     ADMIN_COMMANDS,
     CB_EXAMPLE,
     CB_FEEDBACK,
@@ -291,7 +291,7 @@ def likely_units(kb: KnowledgeBase, result: MatchResult) -> list[Assignment]:
 
 
 def keyboard_markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
-    """Telegram markup for a :data:`~bot.render.Keyboard` (None when empty)."""
+    """Telegram markup for a :data:`~bot.text.answers.Keyboard` (None when empty)."""
     if not keyboard:
         return None
     return InlineKeyboardMarkup(
@@ -680,7 +680,7 @@ async def post_init(application: Application) -> None:
 
 def handlers() -> Sequence[BaseHandler]:
     """Every handler, in the order PTB tries them (the first match in a group wins)."""
-    from bot.admin import admin_handlers  # bot.admin builds on this module
+    from bot.telegram.handlers.admin import admin_handlers  # bot.telegram.handlers.admin builds on this module
 
     message = filters.UpdateType.MESSAGE  # edits of old messages are not new questions
     text = message & filters.TEXT & ~filters.COMMAND
@@ -692,7 +692,7 @@ def handlers() -> Sequence[BaseHandler]:
         CommandHandler("divisi", divisi_command, filters=message),
         CommandHandler("subbag", subbag_command, filters=message),
         CommandHandler("struktur", struktur_command, filters=message),
-        # Admin commands and their buttons (bot.admin); before the catch-alls below.
+        # Admin commands and their buttons (bot.telegram.handlers.admin); before the catch-alls below.
         *admin_handlers(),
         # Buttons, by versioned prefix; the catch-all answers stale ones.
         CallbackQueryHandler(unit_card_button, pattern=f"^{CB_UNIT}:"),

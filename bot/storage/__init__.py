@@ -1,0 +1,41 @@
+"""SQLite storage: the question log, feedback, learned phrases and the reports built on them."""
+
+from bot.storage.database import (
+    EXPORT_COLUMNS,
+    MIGRATIONS,
+    QUERY_COLUMNS,
+    SCHEMA_VERSION,
+    Coverage,
+    DayCount,
+    LearnedPhrase,
+    LogStats,
+    QueryLog,
+    QueryRecord,
+    SchemaTooNewError,
+    Stats,
+    StorageError,
+    UnansweredGroup,
+    new_query_id,
+    open_query_log,
+    rows_to_csv,
+)
+
+__all__ = [
+    "EXPORT_COLUMNS",
+    "MIGRATIONS",
+    "QUERY_COLUMNS",
+    "SCHEMA_VERSION",
+    "Coverage",
+    "DayCount",
+    "LearnedPhrase",
+    "LogStats",
+    "QueryLog",
+    "QueryRecord",
+    "SchemaTooNewError",
+    "Stats",
+    "StorageError",
+    "UnansweredGroup",
+    "new_query_id",
+    "open_query_log",
+    "rows_to_csv",
+]
