@@ -34,8 +34,8 @@ from telegram import Update  # noqa: E402
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
-from bot.knowledge.loader import load_kb  # noqa: E402
 from bot.core.matcher import Matcher  # noqa: E402
+from bot.knowledge.loader import load_kb  # noqa: E402
 from bot.storage import open_query_log  # noqa: E402
 from bot.telegram.app import build_application  # noqa: E402
 

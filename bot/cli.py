@@ -17,10 +17,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.core.answer import build_answer, render_plain
-from bot.knowledge.loader import DEFAULT_KB_DIR, KnowledgeBaseError, load_kb
+from bot.core.answer import build_answer
 from bot.core.matcher import Candidate, Matcher, MatchResult
 from bot.core.model import KnowledgeBase
+from bot.knowledge.loader import DEFAULT_KB_DIR, KnowledgeBaseError, load_kb
+from bot.text.plain import render_plain
 
 if TYPE_CHECKING:
     from bot.storage import QueryLog

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge.loader import DEFAULT_KB_DIR, load_kb
 from bot.core.matcher import Matcher
 from bot.core.model import KnowledgeBase
+from bot.knowledge.loader import DEFAULT_KB_DIR, load_kb
 
 
 @pytest.fixture(scope="session")

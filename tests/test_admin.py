@@ -25,10 +25,17 @@ from fakes import TOKEN, USER_ID, FakeRequest, Upload, buttons
 from telegram.error import NetworkError
 from telegram.ext import Application, CallbackContext
 
+from bot import service
+from bot.config import Settings
+from bot.core.matcher import Matcher
+from bot.core.model import KnowledgeBase, Level
+from bot.storage import EXPORT_COLUMNS, QueryLog, QueryRecord, StorageError, open_query_log
 from bot.telegram import app as telegram_app
-from bot.telegram.handlers import admin
-from bot.text import reports
+from bot.telegram.app import build_application, run_bot
+from bot.telegram.context import BotDeps, deps
 from bot.telegram.handlers.admin import ADMIN_COMMAND_HANDLERS
+from bot.telegram.lifecycle import PURGE_JOB, open_storage, purge_old_questions
+from bot.text import reports
 from bot.text.admin import (
     NO_STORAGE_TEXT,
     NOT_TEACHABLE_TEXT,
@@ -38,13 +45,8 @@ from bot.text.admin import (
     STALE_REVIEW_TEXT,
     STORAGE_ERROR_TEXT,
 )
-from bot.config import Settings
-from bot.telegram.handlers.questions import PURGE_JOB, BotDeps, deps, open_storage, purge_old_questions
-from bot.core.matcher import Matcher
-from bot.core.model import KnowledgeBase, Level
-from bot.text.answers import ADMIN_COMMANDS, STALE_BUTTON_TEXT, listable_units, utf16_length
-from bot.storage import EXPORT_COLUMNS, QueryLog, QueryRecord, StorageError, open_query_log
-from bot.telegram.app import build_application, run_bot
+from bot.text.answers import ADMIN_COMMANDS, STALE_BUTTON_TEXT, listable_units
+from bot.text.html import utf16_length
 
 ADMIN_ID = 777
 OTHER_ID = 4343
@@ -180,14 +182,14 @@ ADMIN_COMMAND_LINES = [
 async def test_non_admins_get_a_polite_refusal_that_reveals_nothing(bot: Bot, command: str) -> None:
     await bot.send(fakes.private_text(UNKNOWN_QUESTION))
     await bot.store.add_learned(UNKNOWN_QUESTION, UNKNOWN_QUESTION, "subbag-sdm", "subbag", ADMIN_ID)
-    matcher = bot.d.matcher
+    matcher = bot.d.service.matcher
     bot.api.reset()
     await bot.send(fakes.command(command, user_id=OTHER_ID))
     assert bot.api.methods() == ["sendMessage"]
     text = bot.last()
     assert text == REFUSAL_TEXT
     assert not re.search(r"\d", text) and UNKNOWN_QUESTION not in text
-    assert bot.d.matcher is matcher  # /reload did nothing
+    assert bot.d.service.matcher is matcher  # /reload did nothing
     assert len(await bot.store.learned_phrases()) == 1  # /lupakan did nothing
 
 
@@ -562,13 +564,13 @@ async def test_reload_of_a_broken_kb_keeps_the_old_one_and_says_where(
     )
     (kb_copy / "units" / "subbag-hukum.yaml").write_text("id: subbag-hukum\n", encoding="utf-8")
     async with running(kb, store, kb_dir=kb_copy) as bot:
-        matcher = bot.d.matcher
+        matcher = bot.d.service.matcher
         await bot.admin("/reload")
         text = "\n".join(bot.api.sent_texts())
         assert "tidak valid" in text and "tetap memakai versi lama" in text
         assert "knowledge/units/subbag-sdm.yaml:" in text and "invalid YAML" in text
         assert "knowledge/units/subbag-hukum.yaml" in text
-        assert bot.d.matcher is matcher
+        assert bot.d.service.matcher is matcher
         await bot.send(fakes.private_text(SDM_QUESTION))
         assert "Sub Bagian Sumber Daya Manusia" in bot.last()
 
@@ -592,7 +594,9 @@ async def test_reload_swaps_in_a_valid_edited_kb_with_the_learned_phrases(
             f"{kb.content_hash}</code> → <code>" in bot.last()
             and "frasa ajaran yang diterapkan: 1" in bot.last()
         )
-        assert bot.d.kb.content_hash != kb.content_hash and bot.d.matcher.kb is bot.d.kb
+        assert (
+            bot.d.service.kb.content_hash != kb.content_hash and bot.d.service.matcher.kb is bot.d.service.kb
+        )
         await bot.send(fakes.private_text("siapa yang mengurus zorblax kantor"))
         assert "<b>Sub Bagian</b>: Sub Bagian Umum dan Logistik" in bot.last()
         await bot.send(fakes.private_text(UNKNOWN_QUESTION))  # taught before the reload
@@ -603,23 +607,23 @@ async def test_questions_during_a_reload_are_answered_from_the_old_kb(
     kb: KnowledgeBase, store: QueryLog, kb_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started, release = threading.Event(), threading.Event()
-    real_load = admin.load_kb
+    real_load = service.load_kb
 
     def slow_load(path: Path) -> KnowledgeBase:
         started.set()
         assert release.wait(10)
         return real_load(path)
 
-    monkeypatch.setattr(admin, "load_kb", slow_load)
+    monkeypatch.setattr(service, "load_kb", slow_load)
     async with running(kb, store, kb_dir=kb_copy) as bot:
-        old = bot.d.matcher
+        old = bot.d.service.matcher
         reload = asyncio.create_task(bot.admin("/reload"))
         assert await asyncio.to_thread(started.wait, 10)
         await bot.send(fakes.private_text(SDM_QUESTION))  # served while the new KB loads
-        assert "Sub Bagian Sumber Daya Manusia" in bot.last() and bot.d.matcher is old
+        assert "Sub Bagian Sumber Daya Manusia" in bot.last() and bot.d.service.matcher is old
         release.set()
         await reload
-        assert bot.d.matcher is not old and "dimuat ulang" in bot.last()
+        assert bot.d.service.matcher is not old and "dimuat ulang" in bot.last()
 
 
 # -- storage: retention, concurrency, lifecycle -----------------------------------------------
@@ -672,11 +676,11 @@ async def test_the_application_opens_its_database_applies_learned_phrases_and_cl
     async with app:
         await app.post_init(app)
         d = deps(app)
-        assert isinstance(d.query_log, QueryLog)
+        assert isinstance(d.service.database, QueryLog)
         await app.process_update(fakes.to_update(fakes.private_text(UNKNOWN_QUESTION), app.bot))
         assert "<b>Sub Bagian</b>: Sub Bagian Keuangan" in api.last_text()
     await app.post_shutdown(app)  # after shutdown, as run_polling does: writes and closes
-    assert d.store is None
+    assert d.service.database is None
     async with await open_query_log(path) as reopened:
         (row,) = await reopened.export_rows()
         assert row["text"] == UNKNOWN_QUESTION and row["answered"] == 1
@@ -706,7 +710,7 @@ def test_run_closes_the_database_even_when_ptb_stops_half_way(
     def polling(app: Application, **kwargs: Any) -> None:
         assert kwargs["close_loop"] is False  # run_bot closes the loop itself
         asyncio.get_event_loop().run_until_complete(open_storage(app))
-        opened.append(deps(app).store)
+        opened.append(deps(app).service.database)
         raise NetworkError("Unknown error in HTTP implementation")
 
     monkeypatch.setattr(Application, "run_polling", polling)

@@ -23,13 +23,15 @@ from telegram import Update
 from telegram.error import InvalidToken
 from telegram.ext import Application
 
-from bot.telegram import app as telegram_app
 from bot.config import RedactingFilter, Settings
-from bot.telegram.handlers.questions import QueryRecord, deps
 from bot.core.matcher import Matcher
 from bot.core.model import Duty, KnowledgeBase, Level
-from bot.text.answers import ADMIN_COMMANDS, EXAMPLE_QUESTIONS, PUBLIC_COMMANDS, utf16_length
+from bot.storage import QueryRecord
+from bot.telegram import app as telegram_app
 from bot.telegram.app import build_application, run_bot
+from bot.telegram.context import deps
+from bot.text.answers import ADMIN_COMMANDS, EXAMPLE_QUESTIONS, PUBLIC_COMMANDS
+from bot.text.html import utf16_length
 
 ADMIN_ID = 777
 SDM_QUESTION = "siapa yang mengurus kenaikan gaji berkala pegawai?"
@@ -310,7 +312,7 @@ async def test_divisi_lists_the_seven_divisions_as_buttons(bot: Harness) -> None
     (reply,) = bot.sent()
     assert "7 Divisi" in reply["text"]
     data = [d for _, d in buttons(reply)]
-    assert sorted(data) == sorted(f"u1:{u.id}" for u in deps(bot.app).kb.units_at(Level.DIVISI))
+    assert sorted(data) == sorted(f"u1:{u.id}" for u in deps(bot.app).service.kb.units_at(Level.DIVISI))
 
 
 @pytest.mark.parametrize(

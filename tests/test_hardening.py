@@ -43,25 +43,24 @@ from test_e2e import START_TIMEOUT, bot_env, message_to, plain, running_bot, wai
 from test_e2e import TOKEN as E2E_TOKEN
 
 from bot import cli
-from bot.telegram import app as telegram_app
-from bot.core.answer import assignment_for, build_answer
 from bot.config import Settings, setup_logging
-from bot.telegram.error_handler import ErrorHandler
-from bot.telegram.guards import MAX_TRACKED, ChatGate, QuestionRateLimit
+from bot.core.answer import assignment_for, build_answer
 from bot.core.matcher import Matcher
 from bot.core.model import KnowledgeBase, Level
+from bot.storage import QueryLog, open_query_log
+from bot.telegram import app as telegram_app
+from bot.telegram.app import build_application
+from bot.telegram.error_handler import ErrorHandler
+from bot.telegram.guards import MAX_TRACKED, ChatGate, QuestionRateLimit
 from bot.text.answers import (
     ERROR_APOLOGY_HTML,
     NON_TEXT_HTML,
     PRIVATE_BOT_HTML,
     answer_html,
     assignment_html,
-    split_message,
     unit_not_found_html,
-    utf16_length,
 )
-from bot.storage import QueryLog, open_query_log
-from bot.telegram.app import build_application
+from bot.text.html import split_message, utf16_length
 
 ADMIN_ID = 777
 ERROR_CHAT = -1009999

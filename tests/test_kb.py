@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from rapidfuzz.distance import Levenshtein
 
-from bot.knowledge.loader import DEFAULT_KB_DIR, MAX_TYPO_FIX_EDITS, KnowledgeBaseError, load_kb
 from bot.core.model import KnowledgeBase, Level
+from bot.knowledge.loader import DEFAULT_KB_DIR, MAX_TYPO_FIX_EDITS, KnowledgeBaseError, load_kb
 from bot.knowledge.sop import clean_cell, load_sop
 
 DIVISI_IDS = {

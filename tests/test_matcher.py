@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.knowledge.loader import DEFAULT_KB_DIR, load_kb
 from bot.core.matcher import Matcher, Reason
 from bot.core.model import KnowledgeBase, Level
+from bot.knowledge.loader import DEFAULT_KB_DIR, load_kb
 
 
 def top(matcher: Matcher, question: str) -> tuple[str | None, str | None]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core.answer import build_answer, render_plain
+from bot.core.answer import build_answer
 from bot.core.matcher import Matcher
+from bot.text.plain import render_plain
 
 questions = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)),

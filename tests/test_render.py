@@ -16,23 +16,20 @@ from bot.core.model import KnowledgeBase, Level
 from bot.text.answers import (
     ADMIN_COMMANDS,
     EXAMPLE_QUESTIONS,
-    MAX_CALLBACK_DATA,
     PUBLIC_COMMANDS,
     Button,
     answer_buttons,
     answer_html,
     assignment_html,
-    callback_data,
     example_buttons,
     help_html,
-    parse_callback,
-    split_message,
     structure_html,
     unit_card_buttons,
     unit_card_html,
     unit_list_buttons,
-    utf16_length,
 )
+from bot.text.callback_data import MAX_CALLBACK_DATA, callback_data, parse_callback
+from bot.text.html import split_message, utf16_length
 
 HOSTILE = '<b>bold</b> & <a href="x">link</a> &amp; <script>'
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import yaml
 
 from bot.core.model import KnowledgeBase
+from bot.storage import Coverage, DayCount, LearnedPhrase, Stats, UnansweredGroup
 from bot.text.reports import (
     coverage_lines,
     coverage_report,
@@ -15,7 +16,6 @@ from bot.text.reports import (
     stats_lines,
     unanswered_lines,
 )
-from bot.storage import Coverage, DayCount, LearnedPhrase, Stats, UnansweredGroup
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import database as storage
 from bot.storage import (
     EXPORT_COLUMNS,
     SCHEMA_VERSION,
@@ -28,6 +27,7 @@ from bot.storage import (
     open_query_log,
     rows_to_csv,
 )
+from bot.storage import database as storage
 
 NOW = datetime.now(UTC)
 

@@ -1,7 +1,9 @@
-"""Turn a match into what the user is told, as data, plus a plain-text rendering.
+"""Turn a match into what the user is told, as data, and the decline policy.
 
-The Telegram layer renders the same :class:`Answer` as HTML; the CLI prints
-:func:`render_plain`. Everything said to users is Indonesian.
+:mod:`bot.text.answers` renders an :class:`Answer` as HTML for Telegram and
+:mod:`bot.text.plain` as text for the CLI; both read the same policy
+(:attr:`Answer.needs_review`, :attr:`Answer.shows_hint`). Everything said to users is
+Indonesian.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ DECLINE_MESSAGES = {
     Reason.NO_MATCH: "Maaf, saya belum menemukan unit yang menangani hal itu dalam SOP.",
     Reason.LOW_SCORE: "Maaf, saya belum yakin unit mana yang menangani hal itu.",
 }
+# Declines that mean "not found" rather than "not my job": the question waits for an admin
+# (the review list), and the reply names the nearest units.
+NEEDS_REVIEW: frozenset[Reason] = frozenset({Reason.NO_MATCH, Reason.LOW_SCORE})
+# Declines after which the reply suggests how to ask.
+HINT_REASONS: frozenset[Reason] = NEEDS_REVIEW | {Reason.EMPTY}
 ASK_HINT = (
     'Coba sebut urusannya dengan kata kunci yang jelas, misalnya: "siapa yang mengurus SPJ perjalanan dinas?"'
 )
@@ -73,6 +80,16 @@ class Answer:
     def confidence_words(self) -> str:
         """How sure the bot is, in words."""
         return confidence_label(self.confidence)
+
+    @property
+    def needs_review(self) -> bool:
+        """Not found (rather than declined on purpose): the nearest units are shown, admins review it."""
+        return not self.answered and self.reason in NEEDS_REVIEW
+
+    @property
+    def shows_hint(self) -> bool:
+        """The reply suggests how to ask instead."""
+        return not self.answered and self.reason in HINT_REASONS
 
     @property
     def decline_message(self) -> str:
@@ -125,38 +142,3 @@ def build_answer(result: MatchResult, kb: KnowledgeBase, ambiguity_margin: float
         nearest=tuple(kb.unit(i) for i in nearest_ids[:3]),
         corrections=result.corrections,
     )
-
-
-def _duty_line(assignment: Assignment) -> str:
-    if assignment.duty is None:
-        return ""
-    return f'   Tugas #{assignment.duty.number}: "{assignment.duty.text}"'
-
-
-def render_plain(answer: Answer) -> str:
-    """The answer as plain text for the terminal."""
-    if not answer.answered:
-        lines = [answer.decline_message]
-        if answer.nearest and answer.reason in (Reason.LOW_SCORE, Reason.NO_MATCH):
-            lines.append("Unit terdekat: " + "; ".join(u.short_name for u in answer.nearest))
-        if answer.reason in (Reason.LOW_SCORE, Reason.NO_MATCH, Reason.EMPTY):
-            lines.append(ASK_HINT)
-        return "\n".join(lines)
-    lines = []
-    if answer.divisi:
-        lines.append(f"Divisi     : {answer.divisi.unit.name}")
-        lines.append(_duty_line(answer.divisi))
-    if answer.subbag:
-        bagian = f" ({answer.subbag.parent.name})" if answer.subbag.parent else ""
-        lines.append(f"Sub Bagian : {answer.subbag.unit.name}{bagian}")
-        lines.append(_duty_line(answer.subbag))
-    else:
-        lines.append("Sub Bagian : SOP tidak menyebut Sub Bagian pelaksana khusus untuk urusan ini.")
-    lines.append(f"Keyakinan  : {answer.confidence_words} ({answer.confidence:.0%})")
-    if answer.alternatives:
-        names = "; ".join(a.unit.short_name for a in answer.alternatives)
-        lines.append(f"Mungkin juga: {names}")
-    if answer.corrections:
-        fixed = ", ".join(f"{k} → {v}" for k, v in answer.corrections.items())
-        lines.append(f"(dibaca sebagai: {fixed})")
-    return "\n".join(line for line in lines if line)

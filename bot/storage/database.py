@@ -42,17 +42,30 @@ from collections.abc import (
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 import aiosqlite
 
+from bot.core.answer import NEEDS_REVIEW
+from bot.core.model import Level
+
 logger = logging.getLogger(__name__)
 
-SOURCES: Final = frozenset({"private", "group", "inline", "cli"})
-"""Where a question came from (``queries.source``)."""
 
-LEARNED_LEVELS: Final = frozenset({"divisi", "subbag"})
+class Source(StrEnum):
+    """Where a question came from (``queries.source``)."""
+
+    PRIVATE = "private"
+    GROUP = "group"
+    INLINE = "inline"
+    CLI = "cli"
+
+
+SOURCES: Final = frozenset(Source)
+
+LEARNED_LEVELS: Final = frozenset({Level.DIVISI, Level.SUBBAG})
 """Levels a learned phrase may point at (``learned_phrases.level``)."""
 
 MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
@@ -155,14 +168,15 @@ _INSERT_QUERY: Final = """
 # ON CONFLICT DO NOTHING makes a retried batch idempotent: if a COMMIT was reported as
 # failed but did land, writing the rows again does not fail on the primary key.
 
-_NEEDS_REVIEW: Final = """
+_REVIEW_REASONS: Final = ", ".join(f"'{reason.value}'" for reason in sorted(NEEDS_REVIEW))
+_NEEDS_REVIEW: Final = f"""
     queries.resolved_at IS NULL
-    AND ((queries.answered = 0 AND (queries.reason IS NULL OR queries.reason IN ('no_match', 'low_score')))
+    AND ((queries.answered = 0 AND (queries.reason IS NULL OR queries.reason IN ({_REVIEW_REASONS})))
         OR EXISTS (SELECT 1 FROM feedback WHERE feedback.query_id = queries.id AND feedback.vote < 0))
 """
-# A question needs review when the bot could not find a unit for it (not when it declined
-# small talk or a fact question on purpose), or when anyone's current vote on the answer
-# is 👎 — and nobody has resolved it yet.
+# A question needs review when the bot could not find a unit for it (the core's
+# ``NEEDS_REVIEW``; not when it declined small talk or a fact question on purpose), or when
+# anyone's current vote on the answer is 👎 — and nobody has resolved it yet.
 
 _CSV_FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
 
@@ -208,7 +222,7 @@ def _cutoff(days: int | None) -> str:
 class QueryRecord:
     """One question and what the bot made of it: a row of ``queries``."""
 
-    source: str
+    source: Source
     text: str
     normalized: str
     answered: bool
@@ -239,7 +253,7 @@ class LearnedPhrase:
     phrase: str
     normalized: str
     unit_id: str
-    level: str
+    level: Level
     created_by: int
     created_at: datetime
     removed_at: datetime | None = None
@@ -355,7 +369,7 @@ def _record_from_row(row: sqlite3.Row) -> QueryRecord:
     return QueryRecord(
         id=row["id"],
         asked_at=datetime.fromisoformat(row["asked_at"]),
-        source=row["source"],
+        source=Source(row["source"]),
         chat_id=row["chat_id"],
         chat_type=row["chat_type"],
         user_id=row["user_id"],
@@ -382,7 +396,7 @@ def _learned_from_row(row: sqlite3.Row) -> LearnedPhrase:
         phrase=row["phrase"],
         normalized=row["normalized"],
         unit_id=row["unit_id"],
-        level=row["level"],
+        level=Level(row["level"]),
         created_by=row["created_by"],
         created_at=datetime.fromisoformat(row["created_at"]),
         removed_at=_parse_time(row["removed_at"]),
@@ -835,7 +849,9 @@ class QueryLog:
 
     # --------------------------------------------------------------- learned
 
-    async def add_learned(self, phrase: str, normalized: str, unit_id: str, level: str, admin_id: int) -> int:
+    async def add_learned(
+        self, phrase: str, normalized: str, unit_id: str, level: Level, admin_id: int
+    ) -> int:
         """Store a phrase an admin taught; returns its id (used for undo)."""
         if level not in LEARNED_LEVELS:
             raise ValueError(f"level must be one of {sorted(LEARNED_LEVELS)}, got {level!r}")

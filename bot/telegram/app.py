@@ -10,30 +10,49 @@ import asyncio
 import logging
 import signal
 import sys
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseHandler,
+    CallbackQueryHandler,
+    ChosenInlineResultHandler,
+    CommandHandler,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
 from telegram.request import BaseRequest
 
 from bot.config import RedactingFilter, Settings, setup_logging
-from bot.telegram.error_handler import ErrorHandler
-from bot.telegram.guards import guard_handlers
-from bot.telegram.handlers.questions import (
-    DEPS_KEY,
-    BotDeps,
-    NullQueryLogger,
-    QueryLogger,
-    handlers,
-    post_init,
-    post_shutdown,
-)
-from bot.knowledge.loader import load_kb
 from bot.core.matcher import Matcher
 from bot.core.model import KnowledgeBase
+from bot.knowledge.loader import load_kb
+from bot.service import NoQuestionLog, QuestionLog, Service
 from bot.storage import StorageError
+from bot.telegram.context import DEPS_KEY, BotDeps
+from bot.telegram.error_handler import ErrorHandler
+from bot.telegram.filters import AddressedToBot
+from bot.telegram.guards import Clock, guard_handlers
+from bot.telegram.handlers import admin, browse, inline, questions
+from bot.telegram.lifecycle import post_init, post_shutdown
+from bot.text.callback_data import (
+    CB_EXAMPLE,
+    CB_FEEDBACK,
+    CB_LIST,
+    CB_REVIEW_PAGE,
+    CB_TEACH,
+    CB_UNIT,
+    pattern,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +66,13 @@ def build_application(
     settings: Settings,
     kb: KnowledgeBase,
     matcher: Matcher,
-    query_log: QueryLogger | None = None,
+    query_log: QuestionLog | None = None,
     *,
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
     rate_limiter: bool = True,
     database_path: Path | None = None,
+    clock: Clock = time.monotonic,
 ) -> Application:
     """The bot with every handler registered; nothing is contacted until it is initialized.
 
@@ -61,7 +81,8 @@ def build_application(
     opens the query log there in ``post_init`` and closes it in ``post_shutdown``.
     ``request``/``updates_request`` replace PTB's HTTP client (tests pass a fake);
     ``rate_limiter=False`` drops PTB's AIORateLimiter (for benchmarks that measure
-    handler cost, not Telegram's flood limits).
+    handler cost, not Telegram's flood limits). ``clock`` drives the guards (tests pass
+    a fake one).
     """
     if matcher.kb is not kb:
         raise ValueError("the matcher must be built on the given knowledge base")
@@ -97,13 +118,52 @@ def build_application(
     if rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=FLOOD_RETRIES))
     application = builder.build()
-    application.bot_data[DEPS_KEY] = BotDeps(
-        settings, matcher, query_log or NullQueryLogger(), database_path=database_path
-    )
-    application.add_handlers(guard_handlers(settings))  # negative groups: they run first
+    service = Service(matcher, query_log or NoQuestionLog())
+    application.bot_data[DEPS_KEY] = BotDeps(settings, service, database_path=database_path)
+    application.add_handlers(guard_handlers(settings, clock=clock))  # negative groups: they run first
     application.add_handlers(handlers())
     application.add_error_handler(ErrorHandler(settings))
     return application
+
+
+def handlers() -> Sequence[BaseHandler]:
+    """Every handler, in the order PTB tries them (the first match in a group wins)."""
+    message = filters.UpdateType.MESSAGE  # edits of old messages are not new questions
+    text = message & filters.TEXT & ~filters.COMMAND
+    return [
+        # Commands first, so "/divisi" is never read as a question. CommandHandler already
+        # ignores "/cmd@OtherBot".
+        CommandHandler(("start", "help"), browse.start_command, filters=message),
+        CommandHandler("tanya", questions.tanya_command, filters=message),
+        CommandHandler("divisi", browse.divisi_command, filters=message),
+        CommandHandler("subbag", browse.subbag_command, filters=message),
+        CommandHandler("struktur", browse.struktur_command, filters=message),
+        # Admin commands and their buttons; before the catch-alls below.
+        *(
+            CommandHandler(name, callback, filters=message)
+            for name, callback in admin.ADMIN_COMMAND_HANDLERS.items()
+        ),
+        CallbackQueryHandler(admin.review_page_button, pattern=pattern(CB_REVIEW_PAGE)),
+        CallbackQueryHandler(admin.teach_button, pattern=pattern(CB_TEACH)),
+        # Buttons, by versioned prefix; the catch-all answers stale ones.
+        CallbackQueryHandler(browse.unit_card_button, pattern=pattern(CB_UNIT)),
+        CallbackQueryHandler(browse.unit_list_button, pattern=pattern(CB_LIST)),
+        CallbackQueryHandler(questions.example_button, pattern=pattern(CB_EXAMPLE)),
+        CallbackQueryHandler(questions.feedback_button, pattern=pattern(CB_FEEDBACK)),
+        CallbackQueryHandler(questions.stale_button),
+        InlineQueryHandler(inline.inline_query),
+        ChosenInlineResultHandler(inline.chosen_inline_result),
+        # Questions: any text in private; in groups only what is addressed to the bot.
+        MessageHandler(filters.ChatType.PRIVATE & text, questions.private_question),
+        MessageHandler(filters.ChatType.GROUPS & text & AddressedToBot(), questions.group_question),
+        # Stickers, photos, voice notes... (not service messages) in private: ask for text.
+        MessageHandler(
+            filters.ChatType.PRIVATE & message & ~filters.TEXT & ~filters.StatusUpdate.ALL,
+            questions.non_text_message,
+        ),
+        # Keep last: commands no handler above took (admin commands go above this).
+        MessageHandler(filters.ChatType.PRIVATE & message & filters.COMMAND, questions.unknown_command),
+    ]
 
 
 def run_bot(settings: Settings, kb_dir: Path | None = None) -> int:

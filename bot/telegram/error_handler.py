@@ -21,7 +21,6 @@ What it does, by kind of error:
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import time
@@ -33,7 +32,8 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import ContextTypes
 
 from bot.config import RedactingFilter, Settings
-from bot.text.answers import ERROR_APOLOGY_HTML, MAX_MESSAGE_LENGTH, utf16_length
+from bot.text.answers import ERROR_APOLOGY_HTML
+from bot.text.html import MAX_MESSAGE_LENGTH, esc, utf16_length
 
 logger = logging.getLogger(__name__)
 
@@ -128,17 +128,13 @@ class ErrorHandler:
         budget = REPORT_LIMIT
         while True:  # escaping can only grow the text: shrink the traceback until it fits
             text = (
-                f"⚠️ <b>Tupoksi Bot: error</b>\n<code>{_esc(summary)}</code>\n\n"
-                f"<b>Update</b>\n<pre>{_esc(update_text)}</pre>\n\n"
-                f"<b>Traceback</b>\n<pre>{_esc(_tail(trace, budget))}</pre>"
+                f"⚠️ <b>Tupoksi Bot: error</b>\n<code>{esc(summary)}</code>\n\n"
+                f"<b>Update</b>\n<pre>{esc(update_text)}</pre>\n\n"
+                f"<b>Traceback</b>\n<pre>{esc(_tail(trace, budget))}</pre>"
             )
             if utf16_length(text) <= MAX_MESSAGE_LENGTH or budget == 0:
                 return text
             budget //= 2
-
-
-def _esc(text: str) -> str:
-    return html.escape(text, quote=False)
 
 
 def _truncate(text: str, limit: int) -> str:

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from telegram import Chat, ChatMemberUpdated, Message, Update
+from telegram import Chat, ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -33,11 +33,10 @@ from telegram.ext import (
     ContextTypes,
     MessageHandler,
     TypeHandler,
-    filters,
 )
 
 from bot.config import Settings
-from bot.telegram.handlers.questions import AddressedToBot
+from bot.telegram.filters import ANSWERABLE
 from bot.text.answers import PRIVATE_BOT_HTML, RATE_LIMIT_HTML
 
 logger = logging.getLogger(__name__)
@@ -205,23 +204,6 @@ class QuestionRateLimit:
             text = RATE_LIMIT_HTML.format(limit=self.per_minute)
             await _quietly(update.effective_message.reply_text(text))
         raise ApplicationHandlerStop
-
-
-class _OwnCommand(filters.MessageFilter):
-    """A command addressed to this bot: ``/cmd`` or ``/cmd@ThisBot`` (not ``/cmd@OtherBot``)."""
-
-    def filter(self, message: Message) -> bool:
-        text = message.text or ""
-        if not text.startswith("/"):
-            return False
-        _, at, target = text.split(maxsplit=1)[0].partition("@")
-        return not at or target.lower() == message.get_bot().username.lower()
-
-
-# Messages the bot would answer: anything in private; in groups what is addressed to it.
-ANSWERABLE = filters.UpdateType.MESSAGE & (
-    filters.ChatType.PRIVATE | (filters.ChatType.GROUPS & (AddressedToBot() | _OwnCommand()))
-)
 
 
 def guard_handlers(settings: Settings, *, clock: Clock = time.monotonic) -> dict[int, list[BaseHandler]]:

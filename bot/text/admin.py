@@ -3,7 +3,7 @@
 Like :mod:`bot.text.answers` this module has no ``telegram`` import: texts are strings and
 keyboards are :data:`~bot.text.answers.Keyboard` tuples. The report wording itself comes from
 :mod:`bot.text.reports` (shared with the CLI); here it is only escaped and framed. Every string
-from users, the database or the KB goes through :func:`~bot.text.answers.esc`. Admins read
+from users, the database or the KB goes through :func:`~bot.text.html.esc`. Admins read
 Indonesian.
 """
 
@@ -13,30 +13,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date
 
-from bot.text import reports
-from bot.knowledge.loader import Problem
 from bot.core.model import KnowledgeBase, Level, Unit
-from bot.text.answers import (
-    CB_REVIEW_PAGE,
-    CB_TEACH,
-    LEVEL_LABEL,
-    MAX_CALLBACK_DATA,
-    Button,
-    Keyboard,
-    callback_data,
-    esc,
-    listable_units,
-    parse_callback,
-)
+from bot.knowledge.loader import Problem
 from bot.storage import LearnedPhrase, Stats, UnansweredGroup
+from bot.text import html, reports
+from bot.text.answers import LEVEL_LABEL, Button, Keyboard, listable_units
+from bot.text.callback_data import TEACH_DONE, review_page_data, teach_data
+from bot.text.html import esc
 
 PAGE_SIZE = 5  # question groups per /unanswered page
-MAX_DAYS = 36_500  # a window longer than this is a typo
 STATS_DEFAULT_DAYS = 30
 EXAMPLE_LENGTH = 160  # characters of a question shown in lists and menus
 MAX_PROBLEMS_SHOWN = 40  # of an invalid KB, in the /reload reply
 LEARNED_SHOWN = 20  # learned phrases listed under the /lupakan usage
-TEACH_DONE = "-"  # t1:<query id>:- closes the teach menu (never a unit id)
 TEACH_LEVELS = (Level.DIVISI, Level.SUBBAG)
 
 REFUSAL_TEXT = "Maaf, perintah ini khusus admin."
@@ -70,73 +59,24 @@ USAGE: dict[str, str] = {
 }
 
 
-class UsageError(ValueError):
-    """An admin command got arguments it does not understand; ``command`` names it."""
-
-    def __init__(self, command: str) -> None:
-        super().__init__(command)
-        self.command = command
-
-
 def usage_html(command: str) -> str:
     """How to use ``command``, after odd arguments."""
     return f"Cara pakai: {USAGE[command]}"
 
 
-# -- arguments and callback data -------------------------------------------------------------
+def lupakan_usage_html(kb: KnowledgeBase, phrases: Sequence[LearnedPhrase]) -> str:
+    """/lupakan without an id: how to use it, then the phrases that can be forgotten."""
+    return usage_html("lupakan") + "\n\n" + learned_list_html(kb, phrases)
 
 
-def parse_days(argument: str, command: str, default: int | None = None) -> int | None:
-    """``[hari]``: empty gives ``default``; a whole number 1..MAX_DAYS, else :class:`UsageError`."""
-    argument = argument.strip()
-    if not argument:
-        return default
-    if not argument.isascii() or not argument.isdigit() or not 1 <= int(argument) <= MAX_DAYS:
-        raise UsageError(command)
-    return int(argument)
-
-
-def parse_learned_id(argument: str) -> int:
-    """``<id>`` of /lupakan (``#12`` also works); :class:`UsageError` otherwise."""
-    argument = argument.strip().removeprefix("#")
-    if not argument.isascii() or not argument.isdigit() or not 0 < int(argument) < 2**63:
-        raise UsageError("lupakan")
-    return int(argument)
-
-
-def parse_review_page(data: str | None) -> tuple[int | None, int] | None:
-    """``(days, page)`` of a page button (days None: all time), else None."""
-    parsed = parse_callback(data)
-    if parsed is None or parsed[0] != CB_REVIEW_PAGE:
-        return None
-    days, _, page = parsed[1].partition(":")
-    if not (days.isascii() and days.isdigit() and page.isascii() and page.isdigit()):
-        return None
-    if int(days) > MAX_DAYS:
-        return None
-    return (int(days) or None), int(page)
-
-
-def parse_teach(data: str | None) -> tuple[str, str | None] | None:
-    """``(query id, unit id | TEACH_DONE | None)`` of a teach button, else None."""
-    parsed = parse_callback(data)
-    if parsed is None or parsed[0] != CB_TEACH:
-        return None
-    query_id, _, choice = parsed[1].partition(":")
-    if not query_id:
-        return None
-    return query_id, choice or None
-
-
-def window(days: int | None) -> str:
-    """``30 hari terakhir`` or ``semua waktu``."""
-    return f"{days} hari terakhir" if days else "semua waktu"
+def taught_html(unit: Unit) -> str:
+    """The toast after teaching ``unit``."""
+    return f"✅ Diajarkan ke {unit.short_name}"
 
 
 def shorten(text: str, limit: int = EXAMPLE_LENGTH) -> str:
-    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """``text`` on one line, cut to ``limit`` characters (a question in lists and menus)."""
+    return html.shorten(text, limit)
 
 
 def _unit_name(kb: KnowledgeBase, unit_id: str) -> str:
@@ -155,11 +95,11 @@ def page_count(total: int) -> int:
 def review_html(groups: Sequence[UnansweredGroup], *, total: int, page: int, days: int | None) -> str:
     """One page of questions needing review, numbered across pages."""
     if not groups:
-        return f"🎉 Tidak ada pertanyaan yang perlu ditinjau ({window(days)})."
+        return f"🎉 Tidak ada pertanyaan yang perlu ditinjau ({reports.window(days)})."
     short = [replace(g, example=shorten(g.example)) for g in groups]
     lines = reports.unanswered_lines(short, offset=page * PAGE_SIZE)
     head = (
-        f"📝 <b>Perlu ditinjau</b> ({window(days)}): {total} kelompok pertanyaan yang belum "
+        f"📝 <b>Perlu ditinjau</b> ({reports.window(days)}): {total} kelompok pertanyaan yang belum "
         f"terjawab atau diberi 👎 · halaman {page + 1}/{page_count(total)}"
     )
     tail = "Ketuk 🎓 untuk menetapkan unit yang menangani pertanyaan itu."
@@ -169,15 +109,15 @@ def review_html(groups: Sequence[UnansweredGroup], *, total: int, page: int, day
 def review_buttons(groups: Sequence[UnansweredGroup], *, total: int, page: int, days: int | None) -> Keyboard:
     """🎓 per group (teach), then ‹ › to turn pages."""
     rows: list[tuple[Button, ...]] = [
-        (Button(f"🎓 Ajarkan no. {number}", callback_data(CB_TEACH, group.ids[0])),)
+        (Button(f"🎓 Ajarkan no. {number}", teach_data(group.ids[0])),)
         for number, group in enumerate(groups, start=page * PAGE_SIZE + 1)
         if group.ids
     ]
     nav = []
     if page > 0:
-        nav.append(Button("« Sebelumnya", callback_data(CB_REVIEW_PAGE, f"{days or 0}:{page - 1}")))
+        nav.append(Button("« Sebelumnya", review_page_data(days, page - 1)))
     if page + 1 < page_count(total):
-        nav.append(Button("Berikutnya »", callback_data(CB_REVIEW_PAGE, f"{days or 0}:{page + 1}")))
+        nav.append(Button("Berikutnya »", review_page_data(days, page + 1)))
     if nav:
         rows.append(tuple(nav))
     return tuple(rows)
@@ -219,14 +159,15 @@ def teach_buttons(kb: KnowledgeBase, query_id: str, taught_unit_ids: Iterable[st
     taught = set(taught_unit_ids)
     rows: list[tuple[Button, ...]] = []
     for level in TEACH_LEVELS:
-        buttons = [
-            Button(("✅ " if u.id in taught else "") + u.short_name, f"{CB_TEACH}:{query_id}:{u.id}")
-            for u in listable_units(kb, level)
-        ]
-        # A unit id too long for Telegram's 64 bytes cannot be offered (KB ids are short slugs).
-        buttons = [b for b in buttons if len(b.data.encode()) <= MAX_CALLBACK_DATA]
+        buttons = []
+        for unit in listable_units(kb, level):
+            try:
+                data = teach_data(query_id, unit.id)
+            except ValueError:  # an id too long for Telegram's 64 bytes (KB ids are short slugs)
+                continue
+            buttons.append(Button(("✅ " if unit.id in taught else "") + unit.short_name, data))
         rows += [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
-    rows.append((Button("Selesai", callback_data(CB_TEACH, f"{query_id}:{TEACH_DONE}")),))
+    rows.append((Button("Selesai", teach_data(query_id, TEACH_DONE)),))
     return tuple(rows)
 
 
@@ -310,7 +251,7 @@ NO_CHART_TEXT = "(Grafik tidak tersedia: pasang matplotlib, yaitu extra <code>ch
 def coverage_html(kb: KnowledgeBase, report: reports.CoverageReport, days: int | None) -> str:
     """/coverage as text (often longer than one message: the caller splits it)."""
     lines = reports.coverage_lines(kb, report)
-    return f"🧭 <b>Cakupan ({window(days)})</b>\n" + "\n".join(esc(line) for line in lines)
+    return f"🧭 <b>Cakupan ({reports.window(days)})</b>\n" + "\n".join(esc(line) for line in lines)
 
 
 def export_filename(day: date) -> str:
@@ -320,12 +261,12 @@ def export_filename(day: date) -> str:
 
 def export_caption(rows: int, days: int | None) -> str:
     """The caption of the CSV document."""
-    return f"📄 Log pertanyaan ({window(days)}): {rows} baris."
+    return f"📄 Log pertanyaan ({reports.window(days)}): {rows} baris."
 
 
 def nothing_to_export_html(days: int | None) -> str:
     """/export of an empty window."""
-    return f"Tidak ada pertanyaan tersimpan ({window(days)})."
+    return f"Tidak ada pertanyaan tersimpan ({reports.window(days)})."
 
 
 # -- /reload ---------------------------------------------------------------------------------

@@ -1,34 +1,22 @@
 """What users read in Telegram: HTML texts and button layouts, as plain strings and tuples.
 
 No ``telegram`` import here: the handlers turn :data:`Keyboard` tuples into
-``InlineKeyboardMarkup``. Every user or KB string goes through :func:`html.escape`;
-everything users read is Indonesian. Callback data is short and versioned
-(``u1:<unit id>``) so buttons on old messages keep working after a deploy.
+``InlineKeyboardMarkup``. Every user or KB string goes through :func:`~bot.text.html.esc`;
+everything users read is Indonesian. Button data comes from :mod:`bot.text.callback_data`.
 """
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from bot.core.answer import ASK_HINT, Answer, Assignment, confidence_label
-from bot.core.matcher import Reason
 from bot.core.model import KnowledgeBase, Level, Unit
+from bot.text.callback_data import example_data, feedback_data, list_data, unit_data
+from bot.text.html import esc, shorten
 
-MAX_MESSAGE_LENGTH = 4096  # Telegram's limit for one message (UTF-16 code units)
-MAX_CALLBACK_DATA = 64  # bytes
 QUESTION_ECHO_LENGTH = 200
 UNIT_NAME_ECHO_LENGTH = 60
-
-# Callback data kinds; bump the digit when the meaning of the value changes.
-CB_UNIT = "u1"  # open a unit's card: u1:<unit id>
-CB_LIST = "l1"  # list the units of a level: l1:divisi | l1:subbag
-CB_EXAMPLE = "q1"  # ask example question number N: q1:<index into EXAMPLE_QUESTIONS>
-CB_FEEDBACK = "f1"  # vote on an answer: f1:<query id>:1 | f1:<query id>:-1
-CB_REVIEW_PAGE = "p1"  # admin: page of /unanswered: p1:<days, 0 = all>:<page>
-CB_TEACH = "t1"  # admin: teach menu t1:<query id>; assign t1:<query id>:<unit id>; done t1:<query id>:-
 
 EXAMPLE_QUESTIONS: tuple[str, ...] = (
     "Siapa yang mengurus kenaikan gaji berkala pegawai?",
@@ -71,8 +59,6 @@ LEVEL_LABEL = {
     Level.BAGIAN: "Bagian",
     Level.SUBBAG: "Sub Bagian",
 }
-_NEAREST_REASONS = (Reason.LOW_SCORE, Reason.NO_MATCH)
-_HINT_REASONS = (Reason.LOW_SCORE, Reason.NO_MATCH, Reason.EMPTY)
 
 
 class Button(NamedTuple):
@@ -85,31 +71,9 @@ class Button(NamedTuple):
 Keyboard = tuple[tuple[Button, ...], ...]
 
 
-def esc(text: str) -> str:
-    """Escape user or KB text for Telegram HTML."""
-    return html.escape(text, quote=False)
-
-
-# -- callback data ---------------------------------------------------------------------
-
-
-def callback_data(kind: str, value: str | int) -> str:
-    """``kind:value``; ValueError if it would not fit Telegram's 64 bytes."""
-    data = f"{kind}:{value}"
-    if len(data.encode()) > MAX_CALLBACK_DATA:
-        raise ValueError(f"callback data longer than {MAX_CALLBACK_DATA} bytes: {data!r}")
-    return data
-
-
-def parse_callback(data: str | None) -> tuple[str, str] | None:
-    """``(kind, value)`` of callback data made by :func:`callback_data`, else None."""
-    kind, sep, value = (data or "").partition(":")
-    return (kind, value) if sep and kind and value else None
-
-
 def unit_button(unit: Unit) -> Button:
     """A button that opens ``unit``'s card."""
-    return Button(unit.short_name, callback_data(CB_UNIT, unit.id))
+    return Button(unit.short_name, unit_data(unit.id))
 
 
 def _rows(buttons: Iterable[Button], per_row: int = 1) -> Keyboard:
@@ -121,10 +85,7 @@ def _rows(buttons: Iterable[Button], per_row: int = 1) -> Keyboard:
 
 
 def _echo(question: str) -> str:
-    text = " ".join(question.split())
-    if len(text) > QUESTION_ECHO_LENGTH:
-        text = text[: QUESTION_ECHO_LENGTH - 1].rstrip() + "…"
-    return f"❓ <i>{esc(text)}</i>"
+    return f"❓ <i>{esc(shorten(question, QUESTION_ECHO_LENGTH))}</i>"
 
 
 def _unit_title(unit: Unit) -> str:
@@ -152,12 +113,12 @@ def answer_html(answer: Answer, *, echo_question: bool = False, noted: bool = Fa
     blocks: list[str] = [_echo(answer.question)] if echo_question else []
     if not answer.answered:
         blocks.append(f"🙏 {esc(answer.decline_message)}")
-        if answer.nearest and answer.reason in _NEAREST_REASONS:
+        if answer.nearest and answer.needs_review:
             names = ", ".join(esc(u.short_name) for u in answer.nearest)
             blocks.append(f"🔎 Unit yang paling mendekati: {names}")
-        if answer.reason in _HINT_REASONS:
+        if answer.shows_hint:
             blocks.append(f"💡 <i>{esc(ASK_HINT)}</i>")
-        if noted and answer.reason in _NEAREST_REASONS:
+        if noted and answer.needs_review:
             blocks.append("📝 Pertanyaan ini dicatat agar admin dapat melengkapi jawabannya.")
         return "\n\n".join(blocks)
     if answer.divisi:
@@ -183,7 +144,7 @@ def answer_buttons(answer: Answer) -> Keyboard:
     """Close alternatives when answered, nearest units when not (each opens a unit card)."""
     if answer.answered:
         units = [a.unit for a in answer.alternatives]
-    elif answer.reason in _NEAREST_REASONS:
+    elif answer.needs_review:
         units = list(answer.nearest)
     else:
         units = []
@@ -200,7 +161,6 @@ FEEDBACK_THANKS = {
     -1: "Terima kasih atas masukannya 👎 Admin akan meninjau jawaban ini.",
 }
 FEEDBACK_FAILED_TEXT = "Maaf, masukan Anda belum tersimpan. Coba lagi sebentar lagi."
-_QUERY_ID = re.compile(r"[0-9a-f]{1,32}")
 
 
 def feedback_label(vote: int, chosen: int | None = None) -> str:
@@ -208,25 +168,13 @@ def feedback_label(vote: int, chosen: int | None = None) -> str:
     return FEEDBACK_ICON[vote] + (" ✓" if vote == chosen else "")
 
 
-def feedback_buttons(query_id: str, chosen: int | None = None) -> Keyboard:
-    """👍 / 👎 under an answer; the vote is stored against the logged question ``query_id``."""
+def feedback_buttons(question_id: str, chosen: int | None = None) -> Keyboard:
+    """👍 / 👎 under an answer; the vote is stored against the logged question ``question_id``."""
     return (
         tuple(
-            Button(feedback_label(vote, chosen), callback_data(CB_FEEDBACK, f"{query_id}:{vote}"))
-            for vote in FEEDBACK_VOTES
+            Button(feedback_label(vote, chosen), feedback_data(question_id, vote)) for vote in FEEDBACK_VOTES
         ),
     )
-
-
-def parse_feedback(data: str | None) -> tuple[str, int] | None:
-    """``(query id, vote)`` of :func:`feedback_buttons` callback data, else None."""
-    parsed = parse_callback(data)
-    if parsed is None or parsed[0] != CB_FEEDBACK:
-        return None
-    query_id, _, vote = parsed[1].partition(":")
-    if not _QUERY_ID.fullmatch(query_id) or vote not in ("1", "-1"):
-        return None
-    return query_id, int(vote)
 
 
 def assignment_html(
@@ -280,9 +228,9 @@ def unit_card_buttons(kb: KnowledgeBase, unit: Unit) -> Keyboard:
     buttons = [unit_button(u) for u in related[1]] if related else []
     if unit.level in (Level.DIVISI, Level.SUBBAG):
         back = f"« Semua {LEVEL_LABEL[unit.level]}"
-        buttons.append(Button(back, callback_data(CB_LIST, unit.level.value)))
+        buttons.append(Button(back, list_data(unit.level.value)))
     elif unit.parent and kb.get(unit.parent):
-        buttons.append(Button(f"« {kb.unit(unit.parent).short_name}", callback_data(CB_UNIT, unit.parent)))
+        buttons.append(Button(f"« {kb.unit(unit.parent).short_name}", unit_data(unit.parent)))
     return _rows(buttons)
 
 
@@ -308,9 +256,7 @@ def unit_list_buttons(kb: KnowledgeBase, level: Level) -> Keyboard:
 def unit_not_found_html(level: Level, query: str) -> str:
     """``/divisi <x>`` found nothing."""
     label = LEVEL_LABEL[level]
-    name = " ".join(query.split())
-    if len(name) > UNIT_NAME_ECHO_LENGTH:  # a whole message pasted after /divisi
-        name = name[: UNIT_NAME_ECHO_LENGTH - 1].rstrip() + "…"
+    name = shorten(query, UNIT_NAME_ECHO_LENGTH)  # a whole message may be pasted after /divisi
     return f"🙏 Maaf, {label} “{esc(name)}” tidak ditemukan. Pilih dari daftar di bawah ini."
 
 
@@ -374,7 +320,7 @@ def help_html(kb: KnowledgeBase, *, bot_username: str, in_group: bool = False, i
 
 def example_buttons() -> Keyboard:
     """One button per example question; pressing it asks the question."""
-    return _rows(Button(q, callback_data(CB_EXAMPLE, i)) for i, q in enumerate(EXAMPLE_QUESTIONS))
+    return _rows(Button(q, example_data(i)) for i, q in enumerate(EXAMPLE_QUESTIONS))
 
 
 def ask_usage_html(bot_username: str, *, in_group: bool) -> str:
@@ -392,7 +338,7 @@ def ask_usage_html(bot_username: str, *, in_group: bool) -> str:
 UNKNOWN_COMMAND_HTML = "Perintah itu tidak saya kenal. Ketik /help untuk melihat daftar perintah."
 STALE_BUTTON_TEXT = "Tombol ini sudah tidak berlaku. Silakan tanya lagi."
 NO_INLINE_RESULT_TEXT = "Belum ketemu? Tanya saya di chat pribadi"
-# Hardening (bot.telegram.guards, bot.telegram.error_handler): non-text messages, access, rate limit, failures.
+# Hardening (guards, error handler): non-text messages, access, rate limit, failures.
 NON_TEXT_HTML = "Saya hanya bisa membaca pertanyaan berupa teks. Silakan ketik pertanyaan Anda. 🙏"
 PRIVATE_BOT_HTML = "Maaf, bot ini khusus untuk KPU Provinsi Banten."
 RATE_LIMIT_HTML = (
@@ -402,99 +348,17 @@ RATE_LIMIT_HTML = (
 ERROR_APOLOGY_HTML = "🙏 Maaf, terjadi kesalahan saat memproses pesan Anda. Silakan coba lagi sebentar lagi."
 
 
-# -- splitting long messages -----------------------------------------------------------
-
-_MARKUP = re.compile(r"<(/?)([A-Za-z][\w-]*)[^<>]*>|&(?:#\d+|#x[0-9A-Fa-f]+|[A-Za-z]\w*);")
-_EMPTY_ELEMENT = re.compile(r"<([A-Za-z][\w-]*)(?:\s[^<>]*)?></\1>")
+# -- inline mode -------------------------------------------------------------------------
 
 
-def _drop_empty_elements(text: str) -> str:
-    """``text`` without elements that hold nothing (tags reopened at a cut, then closed at once)."""
-    while True:
-        shorter = _EMPTY_ELEMENT.sub("", text)
-        if shorter == text:
-            return text
-        text = shorter
+def example_article_description() -> str:
+    """The grey line under an example question offered in inline mode."""
+    return "Contoh pertanyaan"
 
 
-def utf16_length(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def split_message(text: str, limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
-    """Split Telegram HTML into parts of at most ``limit`` UTF-16 units (markup included).
-
-    Cuts prefer a paragraph break, then a line break, then a space, and never fall
-    inside a tag or an entity. A tag open at a cut is closed at the end of its part
-    and reopened at the start of the next, so each part is valid HTML on its own.
-    """
-    rest = text.strip()
-    parts: list[str] = []
-    while rest and utf16_length(rest) > limit:
-        cut, stack = _find_cut(rest, limit)
-        head = rest[:cut].rstrip() + "".join(f"</{name}>" for name, _ in reversed(stack))
-        parts.append(head)
-        rest = _drop_empty_elements("".join(tag for _, tag in stack) + rest[cut:].lstrip())
-    if rest:
-        parts.append(rest)
-    return parts
-
-
-def _find_cut(text: str, limit: int) -> tuple[int, tuple[tuple[str, str], ...]]:
-    """Where to cut ``text`` and the tags open there (name, opening tag), outermost first."""
-    # best[rank] = (position, size before it, open tags); rank 0 paragraph, 1 line, 2 space, 3 any
-    best: dict[int, tuple[int, int, tuple[tuple[str, str], ...]]] = {}
-    first: tuple[int, tuple[tuple[str, str], ...]] | None = None
-    stack: list[tuple[str, str]] = []
-    size = closers = 0
-    visible = False
-    pos = 0
-
-    def boundary(at: int, rank: int) -> None:
-        nonlocal first
-        if not visible:
-            return
-        if first is None:
-            first = (at, tuple(stack))
-        if size + closers <= limit:
-            best[rank] = (at, size, tuple(stack))
-
-    for match in [*_MARKUP.finditer(text), None]:
-        end = match.start() if match else len(text)
-        for i in range(pos, end):
-            char = text[i]
-            rank = 0 if text.startswith("\n\n", i) else 1 if char == "\n" else 2 if char == " " else 3
-            boundary(i, rank)
-            size += utf16_length(char)
-            visible = visible or not char.isspace()
-            if size > limit:
-                break
-        if size > limit or match is None:
-            break
-        token = match.group(0)
-        if match.group(2):  # a tag
-            name = match.group(2).lower()
-            if match.group(1):
-                index = max((k for k, (n, _) in enumerate(stack) if n == name), default=None)
-                if index is not None:
-                    closers -= len(f"</{name}>")
-                    del stack[index]
-            else:
-                boundary(match.start(), 3)  # before an opening tag (markup-heavy text)
-                stack.append((name, token))
-                closers += len(f"</{name}>")
-        else:  # an entity is one visible character
-            boundary(match.start(), 3)
-            visible = True
-        size += utf16_length(token)
-        pos = match.end()
-    for rank in (0, 1, 2, 3):
-        candidates = [best[r] for r in range(rank + 1) if r in best]
-        if candidates:
-            at, before, open_tags = max(candidates)
-            if before >= limit // 2 or rank == 3:
-                return at, open_tags
-    if first is None:  # nothing visible to cut after: keep the text whole
-        return len(text), ()
-    return first  # no cut fits the limit: make progress anyway
+def unit_article_texts(assignment: Assignment) -> tuple[str, str]:
+    """Title and description of an inline result naming one unit."""
+    unit = assignment.unit
+    title = f"{LEVEL_ICON[unit.level]} {LEVEL_LABEL[unit.level]}: {unit.short_name}"
+    duty = f"Tugas #{assignment.duty.number}: {assignment.duty.text}" if assignment.duty else unit.name
+    return title, duty

@@ -20,7 +20,8 @@ def _name(kb: KnowledgeBase, unit_id: str | None) -> str:
     return unit.short_name if unit else (unit_id or "-")
 
 
-def _window(days: int | None) -> str:
+def window(days: int | None) -> str:
+    """``30 hari terakhir`` or ``semua waktu``."""
     return f"{days} hari terakhir" if days else "semua waktu"
 
 
@@ -37,7 +38,7 @@ def unanswered_lines(groups: Sequence[UnansweredGroup], *, offset: int = 0) -> l
 def stats_lines(kb: KnowledgeBase, stats: Stats) -> list[str]:
     """The /stats report as lines of text."""
     lines = [
-        f"Statistik {_window(stats.days)}",
+        f"Statistik {window(stats.days)}",
         f"Pertanyaan: {stats.total}, terjawab: {stats.answered} ({stats.answer_rate:.0%})",
         f"Umpan balik: 👍 {stats.thumbs_up}  👎 {stats.thumbs_down}",
     ]
@@ -145,7 +146,7 @@ def stats_chart_png(stats: Stats) -> bytes:
         rate_axis.plot(days, [r * 100 for r in rates], color="#d9822b", marker="o", label="Terjawab (%)")
         rate_axis.set_ylim(0, 105)
         rate_axis.set_ylabel("Terjawab (%)")
-        axis.set_title(f"Tupoksi Bot: {_window(stats.days)}")
+        axis.set_title(f"Tupoksi Bot: {window(stats.days)}")
         figure.tight_layout()
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")

@@ -23,8 +23,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 
 from telegram import Chat, Message, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
+from telegram.ext import ContextTypes
 
+from bot.knowledge.loader import KnowledgeBaseError
+from bot.service import AlreadyTaught, NotTeachable, Service
+from bot.storage import QueryLog, Stats, StorageError, rows_to_csv
+from bot.telegram.arguments import UsageError, parse_days, parse_learned_id
+from bot.telegram.context import deps
+from bot.telegram.messaging import command_argument, edit_html, reply_html
 from bot.text import reports
 from bot.text.admin import (
     NO_CHART_TEXT,
@@ -37,38 +43,29 @@ from bot.text.admin import (
     STATS_CHART_CAPTION,
     STATS_DEFAULT_DAYS,
     STORAGE_ERROR_TEXT,
-    TEACH_DONE,
     TEACH_LEVELS,
-    UsageError,
     already_taught_text,
     coverage_html,
     export_caption,
     export_filename,
     forgotten_html,
-    learned_list_html,
+    lupakan_usage_html,
     not_learned_html,
     nothing_to_export_html,
     page_count,
-    parse_days,
-    parse_learned_id,
-    parse_review_page,
-    parse_teach,
     reload_failed_html,
     reload_ok_html,
     review_buttons,
     review_html,
     stats_html,
+    taught_html,
     taught_note,
     teach_buttons,
     teach_html,
     usage_html,
 )
-from bot.telegram.handlers.questions import BotDeps, apply_learned, command_argument, deps, edit_html, reply_html
-from bot.knowledge.loader import KnowledgeBaseError, load_kb
-from bot.core.matcher import Matcher
-from bot.core.model import Unit
-from bot.text.answers import CB_REVIEW_PAGE, CB_TEACH, STALE_BUTTON_TEXT, Keyboard
-from bot.storage import LearnedPhrase, QueryLog, QueryRecord, Stats, StorageError, rows_to_csv
+from bot.text.answers import STALE_BUTTON_TEXT, Keyboard
+from bot.text.callback_data import TEACH_DONE, parse_review_page, parse_teach
 
 logger = logging.getLogger(__name__)
 
@@ -80,10 +77,10 @@ class NoStorageError(Exception):
     """The bot runs without a database (tests, benchmarks): admin data is unavailable."""
 
 
-def _store(d: BotDeps) -> QueryLog:
-    if d.store is None:
+def _database(service: Service) -> QueryLog:
+    if service.database is None:
         raise NoStorageError
-    return d.store
+    return service.database
 
 
 async def _say(update: Update, html: str) -> None:
@@ -127,12 +124,12 @@ def admin_only(handler: Handler) -> Handler:
 # -- review and teaching ---------------------------------------------------------------------
 
 
-async def _review_page(d: BotDeps, days: int | None, page: int) -> tuple[str, Keyboard]:
-    store = _store(d)
-    await store.flush()  # include questions asked a moment ago
-    total = await store.count_unanswered_groups(days)
+async def _review_page(service: Service, days: int | None, page: int) -> tuple[str, Keyboard]:
+    database = _database(service)
+    await database.flush()  # include questions asked a moment ago
+    total = await database.count_unanswered_groups(days)
     page = min(page, page_count(total) - 1)
-    groups = await store.unanswered(days, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
+    groups = await database.unanswered(days, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
     return (
         review_html(groups, total=total, page=page, days=days),
         review_buttons(groups, total=total, page=page, days=days),
@@ -144,116 +141,85 @@ async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
     """/unanswered [hari]: unanswered and 👎 questions, grouped, newest first, with buttons."""
     message = update.effective_message
     days = parse_days(command_argument(message), "unanswered")
-    html, keyboard = await _review_page(deps(context), days, 0)
+    html, keyboard = await _review_page(deps(context).service, days, 0)
     await reply_html(message, html, keyboard)
 
 
 @admin_only
 async def review_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """p1:<days>:<page>: show that page of /unanswered in place."""
-    query = update.callback_query
-    parsed = parse_review_page(query.data)
+    callback = update.callback_query
+    parsed = parse_review_page(callback.data)
     if parsed is None:
-        await query.answer(STALE_BUTTON_TEXT)
+        await callback.answer(STALE_BUTTON_TEXT)
         return
-    html, keyboard = await _review_page(deps(context), *parsed)
-    await query.answer()
-    await edit_html(query, html, keyboard)
-
-
-async def _taught(store: QueryLog, normalized: str) -> list[LearnedPhrase]:
-    """Active learned phrases for questions with this normalised text."""
-    return [p for p in await store.learned_phrases() if p.normalized == normalized]
+    html, keyboard = await _review_page(deps(context).service, *parsed)
+    await callback.answer()
+    await edit_html(callback, html, keyboard)
 
 
 @admin_only
 async def teach_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """t1:<query id>[:<unit id> | :-]: open the teach menu, teach a unit, or close the menu."""
-    query = update.callback_query
-    d = deps(context)
-    store = _store(d)
-    parsed = parse_teach(query.data)
+    """t1:<question id>[:<unit id> | :-]: open the teach menu, teach a unit, or close the menu."""
+    callback = update.callback_query
+    service = deps(context).service
+    database = _database(service)
+    parsed = parse_teach(callback.data)
     if parsed is None:
-        await query.answer(STALE_BUTTON_TEXT)
+        await callback.answer(STALE_BUTTON_TEXT)
         return
-    query_id, choice = parsed
-    record = await store.query(query_id)
+    question_id, choice = parsed
+    record = await database.query(question_id)
     if record is None:
-        await query.answer(STALE_REVIEW_TEXT)
+        await callback.answer(STALE_REVIEW_TEXT)
         return
+    kb = service.kb
     if choice is None or choice == TEACH_DONE:
-        taught = await _taught(store, record.normalized)
-        await query.answer()
-        keyboard = teach_buttons(d.kb, query_id, [p.unit_id for p in taught])
-        if choice is None and isinstance(query.message, Message):  # a new message under the list
-            await reply_html(query.message, teach_html(d.kb, record.text, taught), keyboard)
+        taught = await service.taught(database, record.normalized)
+        await callback.answer()
+        keyboard = teach_buttons(kb, question_id, [p.unit_id for p in taught])
+        if choice is None and isinstance(callback.message, Message):  # a new message under the list
+            await reply_html(callback.message, teach_html(kb, record.text, taught), keyboard)
         elif choice is None:  # the list is too old to reply to: show the menu in its place
-            await edit_html(query, teach_html(d.kb, record.text, taught), keyboard)
+            await edit_html(callback, teach_html(kb, record.text, taught), keyboard)
         else:
-            await edit_html(query, teach_html(d.kb, record.text, taught, done=True))
+            await edit_html(callback, teach_html(kb, record.text, taught, done=True))
         return
-    unit = d.kb.get(choice)
+    unit = kb.get(choice)
     if unit is None or unit.level not in TEACH_LEVELS:
-        await query.answer(STALE_BUTTON_TEXT)
+        await callback.answer(STALE_BUTTON_TEXT)
         return
-    refusal, note = await _teach(d, store, record, unit, query.from_user.id)
-    if refusal:
-        await query.answer(refusal, show_alert=True)
+    result = await service.teach(database, record, unit, callback.from_user.id)
+    if isinstance(result, AlreadyTaught):
+        await callback.answer(already_taught_text(unit, result.phrase), show_alert=True)
         return
-    await query.answer(f"✅ Diajarkan ke {unit.short_name}")
-    taught = await _taught(store, record.normalized)
-    keyboard = teach_buttons(d.kb, query_id, [p.unit_id for p in taught])
-    await edit_html(query, teach_html(d.kb, record.text, taught, note=note), keyboard)
-
-
-async def _teach(
-    d: BotDeps, store: QueryLog, record: QueryRecord, unit: Unit, admin_id: int
-) -> tuple[str, str]:
-    """Store the question as a learned phrase of ``unit``, teach the matcher, resolve the group.
-
-    Returns ``(refusal, "")`` when it cannot be taught, else ``("", note for the admin)``.
-    One unit per level: a second Divisi for the same question needs /lupakan first.
-    """
-    async with d.learning_lock:
-        taught = await _taught(store, record.normalized)
-        same_level = next((p for p in taught if p.level == unit.level.value), None)
-        if same_level is not None:
-            return already_taught_text(unit, same_level), ""
-        if not record.normalized.strip() or not d.matcher.normalizer.terms(record.text):
-            return NOT_TEACHABLE_TEXT, ""
-        learned_id = await store.add_learned(
-            record.text, record.normalized, unit.id, unit.level.value, admin_id
-        )
-        d.matcher.add_phrase(unit.id, record.text)
-        resolved = await store.mark_resolved(record.normalized, by=admin_id, learned_id=learned_id)
-    logger.info("admin %s taught phrase #%d -> %s", admin_id, learned_id, unit.id)
-    result = d.matcher.match(record.text)
-    ranking = result.ranking(unit.level)
-    answered_so = result.answered and bool(ranking) and ranking[0].unit_id == unit.id
-    return "", taught_note(unit, resolved, still_unanswered=not answered_so)
+    if isinstance(result, NotTeachable):
+        await callback.answer(NOT_TEACHABLE_TEXT, show_alert=True)
+        return
+    await callback.answer(taught_html(unit))
+    taught = await service.taught(database, record.normalized)
+    keyboard = teach_buttons(kb, question_id, [p.unit_id for p in taught])
+    note = taught_note(unit, result.resolved, still_unanswered=result.still_unanswered)
+    await edit_html(callback, teach_html(kb, record.text, taught, note=note), keyboard)
 
 
 @admin_only
 async def lupakan_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/lupakan <id>: undo a teaching; without an id, how to use it and the learned phrases."""
     message = update.effective_message
-    d = deps(context)
-    store = _store(d)
+    service = deps(context).service
+    database = _database(service)
     argument = command_argument(message)
     if not argument:
-        phrases = await store.learned_phrases()
-        await reply_html(message, usage_html("lupakan") + "\n\n" + learned_list_html(d.kb, phrases))
+        await reply_html(message, lupakan_usage_html(service.kb, await database.learned_phrases()))
         return
     learned_id = parse_learned_id(argument)
-    async with d.learning_lock:
-        removed = await store.remove_learned(learned_id)
-        if removed is not None:
-            d.matcher.remove_phrase(removed.unit_id, removed.phrase)
+    removed = await service.forget(database, learned_id)
     if removed is None:
         await reply_html(message, not_learned_html(learned_id))
         return
     logger.info("admin %s removed learned phrase #%d", update.effective_user.id, learned_id)
-    await reply_html(message, forgotten_html(d.kb, removed))
+    await reply_html(message, forgotten_html(service.kb, removed))
 
 
 # -- reports ---------------------------------------------------------------------------------
@@ -270,12 +236,12 @@ def _render_chart(stats: Stats) -> bytes:
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats [hari]: numbers as text, then the chart as a photo."""
     message = update.effective_message
-    d = deps(context)
-    store = _store(d)
+    service = deps(context).service
+    database = _database(service)
     days = parse_days(command_argument(message), "stats", STATS_DEFAULT_DAYS)
-    await store.flush()
-    stats = await store.report(days, utc_offset=WIB.utcoffset(None))
-    await reply_html(message, stats_html(d.kb, stats))
+    await database.flush()
+    stats = await database.report(days, utc_offset=WIB.utcoffset(None))
+    await reply_html(message, stats_html(service.kb, stats))
     if not stats.total:
         return
     try:
@@ -291,22 +257,22 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def coverage_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/coverage [hari]: how often each unit and duty was the answer; what was never asked."""
     message = update.effective_message
-    d = deps(context)
-    store = _store(d)
+    service = deps(context).service
+    database = _database(service)
     days = parse_days(command_argument(message), "coverage")
-    await store.flush()
-    report = reports.coverage_report(d.kb, await store.coverage(days))
-    await reply_html(message, coverage_html(d.kb, report, days))
+    await database.flush()
+    report = reports.coverage_report(service.kb, await database.coverage(days))
+    await reply_html(message, coverage_html(service.kb, report, days))
 
 
 @admin_only
 async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/export [hari]: the query log as a CSV document (UTF-8 with BOM, for spreadsheets)."""
     message = update.effective_message
-    store = _store(deps(context))
+    database = _database(deps(context).service)
     days = parse_days(command_argument(message), "export")
-    await store.flush()
-    rows = await store.export_rows(days)
+    await database.flush()
+    rows = await database.export_rows(days)
     if not rows:
         await reply_html(message, nothing_to_export_html(days))
         return
@@ -321,35 +287,24 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 @admin_only
 async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/reload: load and check the KB folder; swap it in only when valid, else say what is wrong.
-
-    The new KB and matcher are built completely (learned phrases included) before one
-    assignment swaps them in, so no question is answered from a half-loaded KB.
-    """
+    """/reload: load and check the KB folder; swap it in only when valid, else say what is wrong."""
     message = update.effective_message
     d = deps(context)
     if command_argument(message):
         raise UsageError("reload")
-    async with d.learning_lock:
-        old = d.kb
-        try:
-            kb = await asyncio.to_thread(load_kb, d.settings.kb_dir)
-            matcher = await asyncio.to_thread(Matcher, kb, d.matcher.config)
-        except KnowledgeBaseError as exc:
-            logger.warning("/reload: KB in %s is invalid (%d problems)", d.settings.kb_dir, len(exc.problems))
-            await reply_html(message, reload_failed_html(old, exc.problems))
-            return
-        except Exception as exc:
-            logger.exception("/reload: cannot load the KB in %s", d.settings.kb_dir)
-            await reply_html(message, reload_failed_html(old, [f"{type(exc).__name__}: {exc}"]))
-            return
-        applied, skipped = await apply_learned(d.store, matcher) if d.store is not None else (0, [])
-        d.matcher = matcher  # the swap: KB and matcher together, in one assignment
-    logger.info("/reload: KB %s -> %s (%s)", old.version, kb.version, kb.content_hash)
-    await reply_html(message, reload_ok_html(old, kb, applied, skipped))
+    old, kb_dir = d.service.kb, d.settings.kb_dir
+    try:
+        reloaded = await d.service.reload(kb_dir)
+    except KnowledgeBaseError as exc:
+        logger.warning("/reload: KB in %s is invalid (%d problems)", kb_dir, len(exc.problems))
+        await reply_html(message, reload_failed_html(old, exc.problems))
+        return
+    except Exception as exc:
+        logger.exception("/reload: cannot load the KB in %s", kb_dir)
+        await reply_html(message, reload_failed_html(old, [f"{type(exc).__name__}: {exc}"]))
+        return
+    await reply_html(message, reload_ok_html(reloaded.old, reloaded.new, reloaded.applied, reloaded.skipped))
 
-
-# -- registration ----------------------------------------------------------------------------
 
 ADMIN_COMMAND_HANDLERS: dict[str, Handler] = {
     "unanswered": unanswered_command,
@@ -359,16 +314,3 @@ ADMIN_COMMAND_HANDLERS: dict[str, Handler] = {
     "lupakan": lupakan_command,
     "reload": reload_command,
 }
-
-
-def admin_handlers() -> list[BaseHandler]:
-    """The admin commands and buttons; :func:`bot.telegram.handlers.questions.handlers` puts them before the catch-alls."""
-    message = filters.UpdateType.MESSAGE
-    commands: list[BaseHandler] = [
-        CommandHandler(name, callback, filters=message) for name, callback in ADMIN_COMMAND_HANDLERS.items()
-    ]
-    return [
-        *commands,
-        CallbackQueryHandler(review_page_button, pattern=f"^{CB_REVIEW_PAGE}:"),
-        CallbackQueryHandler(teach_button, pattern=f"^{CB_TEACH}:"),
-    ]
