@@ -153,8 +153,8 @@ async def _report_text(args: argparse.Namespace, kb: KnowledgeBase, log: QueryLo
         return "\n".join(reports.stats_lines(kb, stats)) + "\n"
     coverage = reports.coverage_report(kb, await log.coverage(args.days))
     if args.csv:
-        rows = [*coverage.unit_counts, *((ref, 0) for ref in coverage.duties_never), *coverage.duty_counts]
-        return _csv(("unit_or_duty", "count"), rows)
+        counts = [*coverage.unit_counts, *((ref, 0) for ref in coverage.duties_never), *coverage.duty_counts]
+        return _csv(("unit_or_duty", "count"), counts)
     return "\n".join(reports.coverage_lines(kb, coverage)) + "\n"
 
 

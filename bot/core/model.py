@@ -136,11 +136,13 @@ class KnowledgeBase:
 
     def unit(self, unit_id: str) -> Unit:
         """The unit with ``unit_id``; KeyError if unknown."""
-        return self._by_id[unit_id]  # type: ignore[attr-defined]
+        unit: Unit = self._by_id[unit_id]  # type: ignore[attr-defined]
+        return unit
 
     def get(self, unit_id: str) -> Unit | None:
         """The unit with ``unit_id``, or None."""
-        return self._by_id.get(unit_id)  # type: ignore[attr-defined]
+        unit: Unit | None = self._by_id.get(unit_id)  # type: ignore[attr-defined]
+        return unit
 
     def units_at(self, level: Level) -> tuple[Unit, ...]:
         """Units of one level, in KB order."""

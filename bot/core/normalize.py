@@ -84,7 +84,7 @@ def clean_text(text: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Split cleaned text into word tokens; ``desa2`` -> ``desa``; bare numbers are dropped."""
-    tokens = []
+    tokens: list[str] = []
     for token in _TOKEN.findall(clean_text(text)):
         if token.isdigit():
             continue
@@ -113,7 +113,7 @@ class Normalizer:
 
     def set_vocabulary(self, vocabulary: Iterable[str]) -> None:
         """Words typos are corrected towards (KB words and lexicon forms)."""
-        words = set()
+        words: set[str] = set()
         for text in vocabulary:
             words.update(t for t in tokenize(text) if len(t) >= MIN_TYPO_LENGTH)
         words.update(k for k in self.lexicon.informal if len(k) >= MIN_TYPO_LENGTH)
@@ -139,7 +139,8 @@ class Normalizer:
         )
 
     def _stem_uncached(self, word: str) -> str:
-        return self._stemmer.stem(word)
+        stem: str = self._stemmer.stem(word)
+        return stem
 
     def stem(self, word: str) -> str:
         """Sastrawi stem, unless that would erase or blur a key word."""

@@ -90,14 +90,14 @@ class KnowledgeBaseError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-class _Map(dict):
+class _Map(dict[Any, Any]):
     """A YAML mapping that remembers the line of itself and of each key."""
 
     line: int = 0
     key_lines: dict[str, int]
 
 
-class _List(list):
+class _List(list[Any]):
     """A YAML sequence that remembers the line of each item."""
 
     line: int = 0
@@ -109,7 +109,7 @@ class _LineLoader(yaml.SafeLoader):
 
     duplicate_keys: list[tuple[str, int]]
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> _Map:  # type: ignore[override]
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> _Map:
         mapping = _Map()
         mapping.line = node.start_mark.line + 1
         mapping.key_lines = {}
@@ -122,7 +122,7 @@ class _LineLoader(yaml.SafeLoader):
             mapping.key_lines[str(key)] = line
         return mapping
 
-    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> _List:  # type: ignore[override]
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> _List:
         items = _List(self.construct_object(child, deep=True) for child in node.value)
         items.line = node.start_mark.line + 1
         items.item_lines = [child.start_mark.line + 1 for child in node.value]
@@ -345,7 +345,7 @@ def _read_unit(reader: _Reader, path: Path, data: _Map) -> Unit | None:
         unit_id = None
     level_text = data.get("level")
     try:
-        level = Level(level_text)
+        level = Level(str(level_text))
     except ValueError:
         choices = ", ".join(lv.value for lv in Level)
         reader.problem(

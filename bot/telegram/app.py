@@ -13,13 +13,13 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
     AIORateLimiter,
-    Application,
     ApplicationBuilder,
     BaseHandler,
     CallbackQueryHandler,
@@ -38,7 +38,7 @@ from bot.core.model import KnowledgeBase
 from bot.knowledge.loader import load_kb
 from bot.service import NoQuestionLog, QuestionLog, Service
 from bot.storage import StorageError
-from bot.telegram.context import DEPS_KEY, BotDeps
+from bot.telegram.context import DEPS_KEY, App, BotDeps
 from bot.telegram.error_handler import ErrorHandler
 from bot.telegram.filters import AddressedToBot
 from bot.telegram.guards import Clock, guard_handlers
@@ -73,7 +73,7 @@ def build_application(
     rate_limiter: bool = True,
     database_path: Path | None = None,
     clock: Clock = time.monotonic,
-) -> Application:
+) -> App:
     """The bot with every handler registered; nothing is contacted until it is initialized.
 
     ``matcher`` must be built on ``kb``. ``query_log`` is owned by the caller (tests pass
@@ -94,7 +94,7 @@ def build_application(
         # A reply to a message deleted meanwhile is sent as a plain message, not an error.
         allow_sending_without_reply=True,
     )
-    builder = (
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .token(settings.token)
         .defaults(defaults)
@@ -126,7 +126,7 @@ def build_application(
     return application
 
 
-def handlers() -> Sequence[BaseHandler]:
+def handlers() -> Sequence[BaseHandler[Any, Any, Any]]:
     """Every handler, in the order PTB tries them (the first match in a group wins)."""
     message = filters.UpdateType.MESSAGE  # edits of old messages are not new questions
     text = message & filters.TEXT & ~filters.COMMAND
@@ -213,7 +213,7 @@ def run_bot(settings: Settings, kb_dir: Path | None = None) -> int:
     return EXIT_OK
 
 
-def _close_leftovers(application: Application, loop: asyncio.AbstractEventLoop) -> None:
+def _close_leftovers(application: App, loop: asyncio.AbstractEventLoop) -> None:
     """Make sure the query log is closed, then close the event loop.
 
     A stop signal during start-up can leave coroutines behind that fail later and make
@@ -238,7 +238,7 @@ def _close_leftovers(application: Application, loop: asyncio.AbstractEventLoop) 
         asyncio.set_event_loop(None)
 
 
-async def _close_query_log(application: Application) -> None:
+async def _close_query_log(application: App) -> None:
     try:
         await post_shutdown(application)  # a no-op once the query log is closed
     except (Exception, asyncio.CancelledError):

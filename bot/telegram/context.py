@@ -17,6 +17,9 @@ from bot.service import Service
 
 DEPS_KEY = "tupoksi"
 
+App = Application[Any, Any, Any, Any, Any, Any]
+"""The application, whatever its bot and context types."""
+
 
 @dataclass
 class BotDeps:
@@ -32,7 +35,7 @@ class BotDeps:
     database_path: Path | None = None
 
 
-def deps(context: CallbackContext[Any, Any, Any, Any] | Application[Any, Any, Any, Any, Any, Any]) -> BotDeps:
+def deps(context: CallbackContext[Any, Any, Any, Any] | App) -> BotDeps:
     """The application's :class:`BotDeps` (from a handler's context or the application)."""
     value = context.bot_data[DEPS_KEY]
     assert isinstance(value, BotDeps)

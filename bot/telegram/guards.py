@@ -21,8 +21,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from telegram import Chat, ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus
@@ -206,7 +207,9 @@ class QuestionRateLimit:
         raise ApplicationHandlerStop
 
 
-def guard_handlers(settings: Settings, *, clock: Clock = time.monotonic) -> dict[int, list[BaseHandler]]:
+def guard_handlers(
+    settings: Settings, *, clock: Clock = time.monotonic
+) -> dict[int, Sequence[BaseHandler[Any, Any, Any]]]:
     """The guards, by handler group, for ``application.add_handlers``."""
     return {
         GATE_GROUP: [TypeHandler(Update, ChatGate(settings, clock=clock))],

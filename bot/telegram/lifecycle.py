@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
 
-from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from telegram import BotCommand, BotCommandScope, BotCommandScopeChat, BotCommandScopeDefault
 from telegram.error import TelegramError
-from telegram.ext import Application, ContextTypes
+from telegram.ext import ContextTypes
 
 from bot.service import NoQuestionLog
 from bot.storage import StorageError, open_query_log
-from bot.telegram.context import deps
+from bot.telegram.context import App, deps
 from bot.text.answers import ADMIN_COMMANDS, PUBLIC_COMMANDS
 
 logger = logging.getLogger(__name__)
 
 PURGE_JOB = "purge-query-log"
 PURGE_FIRST_RUN = timedelta(minutes=1)  # after start-up, then every day
-
-App = Application[Any, Any, Any, Any, Any, Any]
 
 
 async def open_storage(application: App) -> None:
@@ -64,7 +61,7 @@ async def post_init(application: App) -> None:
     bot, settings = application.bot, deps(application).settings
     public = [BotCommand(name, text) for name, text in PUBLIC_COMMANDS]
     admin = public + [BotCommand(name, text) for name, text in ADMIN_COMMANDS]
-    menus = [(BotCommandScopeDefault(), public)]
+    menus: list[tuple[BotCommandScope, list[BotCommand]]] = [(BotCommandScopeDefault(), public)]
     menus += [(BotCommandScopeChat(admin_id), admin) for admin_id in sorted(settings.admin_ids)]
     for scope, commands in menus:
         try:

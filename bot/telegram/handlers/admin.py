@@ -19,8 +19,9 @@ import asyncio
 import functools
 import logging
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from telegram import Chat, Message, Update
 from telegram.ext import ContextTypes
@@ -70,7 +71,7 @@ from bot.text.callback_data import TEACH_DONE, parse_review_page, parse_teach
 logger = logging.getLogger(__name__)
 
 WIB = timezone(timedelta(hours=7), "WIB")  # the office's clock: per-day stats, export file names
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
 
 class NoStorageError(Exception):
