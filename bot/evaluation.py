@@ -39,23 +39,40 @@ class EvalReport:
     top3: dict[str, Tally] = field(default_factory=lambda: {lv: Tally() for lv in LEVELS})
     out_of_scope_declined: Tally = field(default_factory=Tally)
     wrongly_declined: Tally = field(default_factory=Tally)
+    evidence: Tally = field(default_factory=Tally)
+    """Cited duty acceptable, where the set lists acceptable duties and the unit is right."""
+    bands: dict[str, Tally] = field(default_factory=dict)
+    """Answered in-scope questions per confidence band ("0.8" = 0.8-0.9), right = every level."""
+    declined_by_reason: dict[str, int] = field(default_factory=dict)
+    """Out-of-scope questions declined, by the reason given."""
     misses: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """The headline line, in score.py's format."""
-        return (
+        line = (
             f"divisi@1 {self.top1['divisi'].rate:.3f} subbag@1 {self.top1['subbag'].rate:.3f} "
             f"oos_declined {self.out_of_scope_declined.rate:.3f} "
             f"false_decline {self.wrongly_declined.rate:.3f}"
         )
+        return line + (f" evidence {self.evidence.rate:.3f}" if self.evidence.total else "")
 
     def lines(self) -> list[str]:
-        """Misses, then per-level figures, then the summary."""
+        """Misses, then per-level figures, calibration and evidence, then the summary."""
         out = [f"  {m}" for m in self.misses]
         for lv in LEVELS:
             out.append(f"{lv}: top-1 {self.top1[lv]}, top-3 {self.top3[lv].rate:.1%}")
         out.append(f"out-of-scope declined: {self.out_of_scope_declined}")
+        if self.declined_by_reason:
+            reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.declined_by_reason.items()))
+            out.append(f"  by reason: {reasons}")
         out.append(f"in-scope wrongly declined: {self.wrongly_declined}")
+        if self.bands:
+            out.append("calibration (answered in-scope questions; right = every labeled level right):")
+            for band in sorted(self.bands, reverse=True):
+                top = "1.0" if band == "0.9" else f"{float(band) + 0.1:.1f}"
+                out.append(f"  confidence {band}-{top}: {self.bands[band]}")
+        if self.evidence.total:
+            out.append(f"evidence: cited duty acceptable {self.evidence}")
         out.append(self.summary())
         return out
 
@@ -77,6 +94,8 @@ def score(questions: list[dict], results: list[MatchResult]) -> EvalReport:
             report.out_of_scope_declined.total += 1
             if not got.answered:
                 report.out_of_scope_declined.hits += 1
+                reason = str(got.reason)
+                report.declined_by_reason[reason] = report.declined_by_reason.get(reason, 0) + 1
             else:
                 report.misses.append(f"ANSWERED out-of-scope: {q!r}")
             continue
@@ -97,6 +116,24 @@ def score(questions: list[dict], results: list[MatchResult]) -> EvalReport:
                 report.misses.append(f"{lv}: {q!r} -> {ids[:3]} (want {sorted(gold)})")
             if gold & set(ids[:3]):
                 report.top3[lv].hits += 1
+            acceptable = (entry.get("duties") or {}).get(lv)
+            if acceptable and ids[:1] and ids[0] in gold:
+                report.evidence.total += 1
+                cited = getattr(got, lv)[0].duty
+                if cited is not None and str(cited) in acceptable:
+                    report.evidence.hits += 1
+                else:
+                    report.misses.append(f"EVIDENCE {lv}: {q!r} cites {cited} (want one of {acceptable})")
+        if got.answered:
+            band = f"{min(int(got.confidence * 10), 9) / 10:.1f}"
+            right = all(
+                getattr(got, lv) and getattr(got, lv)[0].unit_id in set(entry.get(lv) or [])
+                for lv in LEVELS
+                if entry.get(lv)
+            )
+            tally = report.bands.setdefault(band, Tally())
+            tally.hits += right
+            tally.total += 1
     return report
 
 

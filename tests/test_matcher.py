@@ -69,7 +69,7 @@ def test_a_wrongly_named_unit_does_not_override_the_duty(shared_matcher: Matcher
         ("siapa presiden sekarang?", Reason.FACT_QUESTION),
         ("selamat pagi min", Reason.CHITCHAT),
         ("", Reason.EMPTY),
-        ("🙏🙏", Reason.EMPTY),
+        ("🙏🙏", Reason.CHITCHAT),  # a lone emoji is a reaction, not an empty question
     ],
 )
 def test_questions_no_duty_covers_are_declined(

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.matcher import Candidate, MatchResult, Reason
+from bot.core.matcher import SURE, Candidate, MatchResult, Reason
 from bot.core.model import Duty, KnowledgeBase, Level, Unit
 
 # Confidence bands, in words people understand (score is in [0, 1]).
 CONFIDENCE_BANDS: tuple[tuple[float, str], ...] = (
-    (0.8, "sangat yakin"),
+    (SURE, "sangat yakin"),
     (0.62, "cukup yakin"),
     (0.0, "kurang yakin, mohon dicek"),
 )
@@ -30,8 +30,20 @@ DECLINE_MESSAGES = {
         "Maaf, saya hanya bisa menjawab siapa (Divisi/Sub Bagian) yang menangani suatu urusan "
         "menurut SOP, bukan angka, tanggal, atau fakta pemilu."
     ),
+    Reason.DEFINITION: (
+        "Maaf, saya tidak menjelaskan arti istilah. Saya hanya bisa menjawab siapa (Divisi/Sub Bagian) "
+        "yang menangani suatu urusan menurut SOP, misalnya: siapa yang mengurus DPT?"
+    ),
     Reason.OTHER_AGENCY: (
         "Maaf, sepertinya itu urusan instansi lain. Saya hanya tahu pembagian tugas di KPU Provinsi Banten."
+    ),
+    Reason.OTHER_OFFICE: (
+        "Maaf, sepertinya itu urusan KPU kabupaten/kota atau KPU RI sendiri. "
+        "Saya hanya tahu pembagian tugas di KPU Provinsi Banten."
+    ),
+    Reason.BOT_TASK: (
+        "Maaf, saya tidak bisa meringkas, menerjemahkan, mengingatkan, menghitung, atau membuatkan "
+        "dokumen. Saya hanya membantu mencari siapa yang menangani suatu urusan di KPU Provinsi Banten."
     ),
     Reason.NO_MATCH: "Maaf, saya belum menemukan unit yang menangani hal itu dalam SOP.",
     Reason.LOW_SCORE: "Maaf, saya belum yakin unit mana yang menangani hal itu.",
@@ -59,6 +71,9 @@ class Assignment:
     duty: Duty | None
     score: float
     parent: Unit | None = None
+    through: Duty | None = None
+    """When no duty of this unit covers the question: the counterpart's duty that names it."""
+    through_unit: Unit | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,8 @@ class Answer:
     ambiguous: bool
     nearest: tuple[Unit, ...]
     corrections: dict[str, str]
+    named_elsewhere: tuple[Unit, ...] = ()
+    """Units the asker named that the SOP does not give this matter to."""
 
     @property
     def confidence_words(self) -> str:
@@ -101,10 +118,17 @@ def assignment_for(kb: KnowledgeBase, candidate: Candidate) -> Assignment:
     """A ranked candidate as a unit with the duty to cite and its parent (Bagian)."""
     unit = kb.unit(candidate.unit_id)
     duty = kb.duty(candidate.duty) if candidate.duty else None
-    if duty is None and candidate.via is not None and candidate.via.unit_id == unit.id:
-        duty = kb.duty(candidate.via)
+    through = None
+    if duty is None and candidate.via is not None:
+        if candidate.via.unit_id == unit.id:
+            duty = kb.duty(candidate.via)
+        else:
+            through = kb.duty(candidate.via)
     parents = kb.ancestors(unit.id)
-    return Assignment(unit, duty, candidate.score, parents[0] if parents else None)
+    parent = parents[0] if parents else None
+    if through is None:
+        return Assignment(unit, duty, candidate.score, parent)
+    return Assignment(unit, duty, candidate.score, parent, through, kb.unit(through.unit_id))
 
 
 def build_answer(result: MatchResult, kb: KnowledgeBase, ambiguity_margin: float = 0.05) -> Answer:
@@ -130,6 +154,13 @@ def build_answer(result: MatchResult, kb: KnowledgeBase, ambiguity_margin: float
                 a for c in ranking[1:3] if top - c.score < ambiguity_margin and (a := assignment(c))
             ]
     nearest_ids = list(dict.fromkeys(c.unit_id for c in (*result.subbag[:2], *result.divisi[:2])))
+    chosen = {a.unit.id for a in (divisi, subbag) if a} | {a.unit.id for a in alternatives}
+    chosen |= {p.id for a in (divisi, subbag) if a and a.parent for p in kb.ancestors(a.unit.id)}
+    named_elsewhere = tuple(
+        kb.unit(i)
+        for i in result.named
+        if i not in chosen and kb.unit(i).level in (Level.DIVISI, Level.SUBBAG)
+    )
     return Answer(
         question=result.question,
         answered=result.answered,
@@ -141,4 +172,22 @@ def build_answer(result: MatchResult, kb: KnowledgeBase, ambiguity_margin: float
         ambiguous=ambiguous,
         nearest=tuple(kb.unit(i) for i in nearest_ids[:3]),
         corrections=result.corrections,
+        named_elsewhere=named_elsewhere if result.answered else (),
+    )
+
+
+def named_elsewhere_note(answer: Answer) -> str:
+    """Tell the asker, politely, that the unit they named is not the one the SOP gives."""
+    names = " / ".join(u.short_name for u in answer.named_elsewhere)
+    return f"Catatan: menurut SOP, urusan ini bukan tugas {names}."
+
+
+def through_note(assignment: Assignment) -> str:
+    """Why a unit is named when none of its own duties covers the question."""
+    duty, unit = assignment.through, assignment.through_unit
+    if duty is None or unit is None:
+        return ""
+    return (
+        f"Tidak ada tugasnya yang khusus; ditunjuk lewat tugas #{duty.number} "
+        f'{unit.short_name}: "{duty.text}"'
     )

@@ -15,11 +15,16 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from bot.core.model import Duty, DutyRef, KnowledgeBase, Level, Unit
-from bot.core.normalize import Normalized, Normalizer
+from bot.core.normalize import Normalized, Normalizer, has_visible_text, tokenize
+
+# A confidence at or above this reads "sangat yakin" (very sure) to users; an answer whose
+# evidence disagrees with itself is capped just below it.
+SURE = 0.8
+UNSURE_CAP = 0.79
 
 
 class Reason(StrEnum):
@@ -29,9 +34,29 @@ class Reason(StrEnum):
     EMPTY = "empty"
     CHITCHAT = "chitchat"
     FACT_QUESTION = "fact_question"
+    DEFINITION = "definition"
     OTHER_AGENCY = "other_agency"
+    OTHER_OFFICE = "other_office"
+    BOT_TASK = "bot_task"
     NO_MATCH = "no_match"
     LOW_SCORE = "low_score"
+
+    @property
+    def out_of_scope(self) -> bool:
+        """A deliberate decline: the question is not a who-handles question about KPU Banten."""
+        return self in _OUT_OF_SCOPE
+
+
+_OUT_OF_SCOPE = frozenset(
+    {
+        Reason.CHITCHAT,
+        Reason.FACT_QUESTION,
+        Reason.DEFINITION,
+        Reason.OTHER_AGENCY,
+        Reason.OTHER_OFFICE,
+        Reason.BOT_TASK,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +84,10 @@ class MatcherConfig:
     uncued_min_coverage: float = 0.6
     # Greeting plus a question with no "who handles" cue: answer only on strong evidence.
     greeting_threshold: float = 0.8
+    # A unit cites its own best duty when that duty alone scores at least this share of the
+    # unit's score; otherwise the duty the KB links it through, else none ("named through
+    # its counterpart"): an unrelated duty of the right unit is not evidence.
+    own_duty_share: float = 0.75
     # Top two closer than this: too close to call, offer both.
     ambiguity_margin: float = 0.05
     # Weight of a question word the KB has never seen, relative to the rarest KB word.
@@ -90,11 +119,21 @@ class MatchResult:
     subbag: tuple[Candidate, ...] = ()
     bagian: tuple[Candidate, ...] = ()
     corrections: dict[str, str] = field(default_factory=dict)
+    named: tuple[str, ...] = ()
+    """Units the question itself names (it may name the wrong one)."""
+    unsure: bool = False
+    """The evidence disagrees with itself: the top Divisi and Sub Bagian are not counterparts,
+    or a level's top two are too close to call. Such an answer is never "very sure"."""
+
+    @property
+    def score(self) -> float:
+        """The best score at any level."""
+        return max((c[0].score for c in (self.divisi, self.subbag) if c), default=0.0)
 
     @property
     def confidence(self) -> float:
-        """The best score at any level."""
-        return max((c[0].score for c in (self.divisi, self.subbag) if c), default=0.0)
+        """How likely the answer is right: the score, kept below :data:`SURE` when unsure."""
+        return min(self.score, UNSURE_CAP) if self.unsure else self.score
 
     def ambiguous_at(self, level: Level, margin: float) -> bool:
         """True when the top two candidates of ``level`` are too close to call."""
@@ -131,6 +170,33 @@ class _Doc:
     term_fields: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
+# Words that start a unit's name as people write it ("divisi hukum", "kasubbag umum").
+_UNIT_WORDS = frozenset(
+    {
+        "divisi",
+        "div",
+        "subbag",
+        "subag",
+        "sub",
+        "subbagian",
+        "bagian",
+        "kasubbag",
+        "kasubag",
+        "kabag",
+        "kadiv",
+        "kordiv",
+        "koordinator",
+        "komisioner",
+        "sekretariat",
+        "sekretaris",
+        "staf",
+        "orang",
+    }
+)
+
+# Marks a cue kept as typed (compared with standard words, not stems).
+_SURFACE = "~"
+
 # Length of the shared prefix that makes an unknown word "related" to a KB word.
 RELATED_PREFIX = 5
 
@@ -151,13 +217,24 @@ class Matcher:
                 if not duty.generic:
                     self._add_doc(self._duty_fields(unit, duty), self._duty_targets(unit, duty), duty.ref)
         self._idf = self._compute_idf()
+        # Each unit's own duty documents, for choosing the duty an answer cites.
+        self._own_docs: dict[str, list[int]] = defaultdict(list)
         for doc in self._docs:
             doc.weighted_fields = self._weigh(doc.fields)
+            self._own_docs[doc.targets[0].unit_id].append(doc.index)
         self._by_prefix: dict[str, list[str]] = defaultdict(list)
         for term in sorted(self._idf):
             if len(term) >= RELATED_PREFIX + 1:
                 self._by_prefix[term[:RELATED_PREFIX]].append(term)
         self._related_cache: dict[str, tuple[str, ...]] = {}
+        self._partners = self._partner_pairs()
+        # How the question may name a unit: its names and aliases that start with a unit word.
+        self._unit_names: dict[str, dict[str, list[tuple[str, ...]]]] = {}
+        for unit in kb.units:
+            names = [self.normalizer.phrase(n) for n in (unit.name, unit.short_name, *unit.aliases)]
+            named = [n for n in names if len(n) > 1 and n[0] in _UNIT_WORDS]
+            if named:
+                self._unit_names[unit.id] = _by_first(sorted(set(named), key=len, reverse=True))
         for unit in kb.units:
             profile = [unit.name, unit.short_name, *unit.aliases, *unit.keywords]
             fields = [f for f in (self.normalizer.terms(p) for p in profile) if f]
@@ -253,6 +330,9 @@ class Matcher:
     def match(self, question: str) -> MatchResult:
         """Rank units for ``question`` and decide whether to answer."""
         norm = self.normalizer.normalize(question)
+        if self._cues.small_talk(norm) or (not norm.words and has_visible_text(question)):
+            # Pings, acknowledgements, laughter, a lone emoji: nothing is asked.
+            return MatchResult(question, norm.text, False, Reason.CHITCHAT, corrections=norm.corrections)
         # Greetings, thanks and request words are not the topic: "terima kasih" must not match
         # "surat diterima", "tolong"/"rusak" say how, not what (the cue words stay in ``words``
         # for the decision).
@@ -260,6 +340,19 @@ class Matcher:
         if not norm.groups:
             reason = Reason.CHITCHAT if self._cues.chitchat(norm) else Reason.EMPTY
             return MatchResult(question, norm.text, False, reason, corrections=norm.corrections)
+        named, name_spans = self._named_units(norm)
+        if named:
+            # The work described decides, not the unit the asker guessed: rank without the
+            # unit's name first, and fall back to the name only when the rest says too little.
+            described = self._judge(question, norm.without(name_spans), named)
+            if described.answered:
+                return described
+        return self._judge(question, norm, named)
+
+    def _judge(self, question: str, norm: Normalized, named: tuple[str, ...]) -> MatchResult:
+        """Rank ``norm`` and decide; an empty ``norm`` is a question with nothing left to rank."""
+        if not norm.groups:
+            return MatchResult(question, norm.text, False, Reason.NO_MATCH, corrections=norm.corrections)
         rankings, coverage = self._rank(norm)
         result = MatchResult(
             question=question,
@@ -270,18 +363,40 @@ class Matcher:
             subbag=rankings[Level.SUBBAG],
             bagian=rankings[Level.BAGIAN],
             corrections=norm.corrections,
+            named=named,
         )
-        reason = self._decide(norm, result, coverage)
-        return MatchResult(
-            question=question,
-            normalized=norm.text,
-            answered=reason is Reason.ANSWERED,
-            reason=reason,
-            divisi=result.divisi,
-            subbag=result.subbag,
-            bagian=result.bagian,
-            corrections=norm.corrections,
-        )
+        reason = self._decide(question, norm, result, coverage)
+        return replace(result, answered=reason is Reason.ANSWERED, reason=reason, unsure=self._unsure(result))
+
+    def _unsure(self, result: MatchResult) -> bool:
+        """Levels that disagree or a ranking too close to call (see MatchResult.unsure)."""
+        margin = self.config.ambiguity_margin
+        if result.ambiguous_at(Level.DIVISI, margin) or result.ambiguous_at(Level.SUBBAG, margin):
+            return True
+        if not result.divisi or not result.subbag:
+            return False
+        return (result.divisi[0].unit_id, result.subbag[0].unit_id) not in self._partners
+
+    def _partner_pairs(self) -> frozenset[tuple[str, str]]:
+        """(Divisi, Sub Bagian) pairs the KB puts together: counterparts or linked duties."""
+        kb = self.kb
+        pairs: set[tuple[str, str]] = set()
+        for unit in kb.units_at(Level.DIVISI):
+            pairs.update((unit.id, other.id) for other in kb.counterparts(unit.id))
+            for duty in unit.duties:
+                pairs.update((unit.id, ref.unit_id) for ref in kb.linked_duties(duty))
+        return frozenset(pairs)
+
+    def _named_units(self, norm: Normalized) -> tuple[tuple[str, ...], list[range]]:
+        """Units the question names ("Divisi Hukum", "subbag keuangan") and where."""
+        ids: list[str] = []
+        spans: list[range] = []
+        for unit_id, phrases in self._unit_names.items():
+            found = _Cues._spans(norm, phrases)
+            if found:
+                ids.append(unit_id)
+                spans += found
+        return tuple(ids), spans
 
     def _related(self, term: str) -> tuple[str, ...]:
         """KB terms sharing a long prefix with an unknown term (operator ~ operasi)."""
@@ -415,29 +530,107 @@ class Matcher:
             level: tuple(sorted(units.values(), key=lambda c: (-c.score, c.unit_id))[:limit])
             for level, units in best.items()
         }
+        score_of = _DutyScorer(self, covered, total, query_terms, query_idf)
+        for level in (Level.DIVISI, Level.SUBBAG):
+            rankings[level] = tuple(self._cite(c, score_of) for c in rankings[level])
         return rankings, max(covered.values()) / total
 
-    def _decide(self, norm: Normalized, result: MatchResult, coverage: float) -> Reason:
+    def _cite(self, candidate: Candidate, score_of: _DutyScorer) -> Candidate:
+        """The duty of the candidate's own unit that is the evidence for this question.
+
+        A unit reached through a linked counterpart keeps the linked duty only when none of
+        its own duties explains the question nearly as well; a learned phrase cites nothing.
+        """
+        if candidate.learned:
+            return candidate
+        best_score, best_ref = 0.0, None
+        for index in self._own_docs.get(candidate.unit_id, ()):
+            score = score_of(index)
+            if score > best_score:
+                best_score, best_ref = score, self._docs[index].targets[0].cite
+        duty: DutyRef | None = candidate.duty
+        if best_ref is not None and best_score >= self.config.own_duty_share * candidate.score:
+            duty = best_ref
+        return replace(candidate, duty=duty)
+
+    def _decide(self, question: str, norm: Normalized, result: MatchResult, coverage: float) -> Reason:
+        """The scope gate first (what this bot never answers), then the evidence."""
         cues = self._cues
-        handler = cues.handler(norm)
+        handler = cues.handler(norm) or cues.asks_who_does(norm)
+        asks = cues.question_word(norm)
+        request = cues.request(norm)
+        if cues.at_other_office(norm):
+            return Reason.OTHER_OFFICE
         if not handler:
-            if cues.fact(norm):
+            if cues.bot_task(question):
+                return Reason.BOT_TASK
+            if cues.definition(norm):
+                return Reason.DEFINITION
+            if cues.fact(norm) or (asks and cues.fact_topic(norm)):
                 return Reason.FACT_QUESTION
-            if cues.other_agency(norm):
+            if cues.other_service(norm):
                 return Reason.OTHER_AGENCY
+            # Another office or agency named with no request and no handler phrase: declined
+            # outright without a question word, and with a bare one ("... di mana?") answered
+            # only on the strong evidence an uncued question needs.
+            elsewhere = None
+            if not request and cues.other_office(norm):
+                elsewhere = Reason.OTHER_OFFICE
+            elif not request and cues.other_agency(norm):
+                elsewhere = Reason.OTHER_AGENCY
+            if elsewhere is not None:
+                if not asks or not self._strong(result, coverage):
+                    return elsewhere
             # A greeting with a word or two left over ("apa kabar hari ini") is small talk;
             # "selamat pagi, SPJ perjalanan dinas?" still gets its answer.
-            if cues.chitchat(norm) and (
-                len(norm.groups) < 2 or result.confidence < self.config.greeting_threshold
+            elif (
+                not asks
+                and not request
+                and cues.chitchat(norm)
+                and (len(norm.groups) < 2 or result.score < self.config.greeting_threshold)
             ):
                 return Reason.CHITCHAT
         if not result.divisi and not result.subbag:
             return Reason.NO_MATCH
-        cued = handler or cues.request(norm)
-        if not cued and coverage < self.config.uncued_min_coverage:
-            return Reason.LOW_SCORE
-        threshold = self.config.answer_threshold if cued else self.config.uncued_threshold
-        return Reason.ANSWERED if result.confidence >= threshold else Reason.LOW_SCORE
+        if handler or asks or request:
+            return Reason.ANSWERED if result.score >= self.config.answer_threshold else Reason.LOW_SCORE
+        return Reason.ANSWERED if self._strong(result, coverage) else Reason.LOW_SCORE
+
+    def _strong(self, result: MatchResult, coverage: float) -> bool:
+        """Evidence enough to answer a question that does not itself ask who handles it."""
+        cfg = self.config
+        return coverage >= cfg.uncued_min_coverage and result.score >= cfg.uncued_threshold
+
+
+class _DutyScorer:
+    """Scores single duties for one question (the same formula as the ranking)."""
+
+    def __init__(
+        self,
+        matcher: Matcher,
+        covered: dict[int, float],
+        total: float,
+        query_terms: set[str],
+        query_idf: dict[str, float],
+    ) -> None:
+        self._matcher = matcher
+        self._covered = covered
+        self._total = total
+        self._query_terms = query_terms
+        self._query_idf = query_idf
+
+    def __call__(self, index: int) -> float:
+        mass = self._covered.get(index, 0.0)
+        if not mass:
+            return 0.0
+        cfg = self._matcher.config
+        alpha, beta = cfg.question_coverage_weight, cfg.field_cover_weight
+        gamma = 1.0 - alpha - beta
+        return (
+            alpha * mass / self._total
+            + beta * self._matcher._field_cover(index, self._query_terms, self._query_idf)
+            + gamma * min(1.0, mass / cfg.evidence_saturation)
+        )
 
 
 def _keep_top(top: dict[str, float], candidate: Candidate, limit: int) -> bool:
@@ -460,17 +653,37 @@ class _Cues:
         lex = kb.lexicon
 
         def phrases(items: tuple[str, ...]) -> dict[str, list[tuple[str, ...]]]:
+            """Phrases compared by stem; a one-word cue in a derived form matches only itself.
+
+            "terbanyak" must not fire on "banyak", "disiapkan" not on "persiapan", so such
+            cues are kept as typed (``~`` marks them) and compared with the standard words.
+            """
             by_first: dict[str, list[tuple[str, ...]]] = defaultdict(list)
-            for phrase in (normalizer.phrase(item) for item in items):
+            for item in items:
+                phrase = normalizer.phrase(item)
+                words, _ = normalizer.standard_words(item, fix_typos=False)
+                if len(phrase) == 1 and len(words) == 1 and phrase[0] != words[0]:
+                    phrase = (_SURFACE + words[0],)
                 if phrase:
                     by_first[phrase[0]].append(phrase)
             return dict(by_first)
 
         self._handler = phrases(lex.handler_cues)
+        self._question_words = phrases(lex.question_words)
         self._request = phrases(lex.request_cues)
         self._fact = phrases(lex.fact_cues)
+        self._fact_topics = phrases(lex.fact_topics)
+        self._definition = phrases(lex.definition_cues)
         self._chitchat = phrases(lex.chitchat_cues)
+        self._acknowledgements = phrases(lex.acknowledgements)
         self._agencies = phrases(lex.other_agencies)
+        self._services = phrases(lex.other_services)
+        offices = [normalizer.phrase(item) for item in lex.other_offices]
+        self._offices = _by_first([p for p in offices if p])
+        self._at_offices = _by_first([p for p in offices if p and p[0] == "di"])
+        # Bot tasks are matched on the words as typed: "penghitungan" must not read as "hitung".
+        self._bot_tasks = _by_first([tuple(tokenize(item)) for item in lex.bot_tasks if tokenize(item)])
+        self._stopwords = lex.stopwords
 
     @staticmethod
     def _spans(norm: Normalized, items: dict[str, list[tuple[str, ...]]]) -> list[range]:
@@ -481,15 +694,87 @@ class _Cues:
             for phrase in items.get(lemma, ()):
                 if lemmas[start : start + len(phrase)] == phrase:
                     spans.append(range(start, start + len(phrase)))
+            if start < len(norm.words) and items.get(_SURFACE + norm.words[start]):
+                spans.append(range(start, start + 1))
         return spans
 
     def handler(self, norm: Normalized) -> bool:
-        """Asks who handles something; a "siapa" inside "siapa presiden" does not count."""
+        """Asks who handles something with a handler phrase ("yang mengurus", "ke bagian mana")."""
         fact_spans = self._spans(norm, self._fact)
         return any(
             not any(span.start >= f.start and span.stop <= f.stop for f in fact_spans)
             for span in self._spans(norm, self._handler)
         )
+
+    def question_word(self, norm: Normalized) -> bool:
+        """A bare who / where / which: a who-handles question unless the rest asks a fact."""
+        return bool(self._question_spans(norm))
+
+    def _question_spans(self, norm: Normalized) -> list[range]:
+        fact_spans = self._spans(norm, self._fact)
+        return [
+            span
+            for span in self._spans(norm, self._question_words)
+            if not any(span.start >= f.start and span.stop <= f.stop for f in fact_spans)
+        ]
+
+    def asks_who_does(self, norm: Normalized) -> bool:
+        """A question word with a verb of doing: "yang nyusun ... siapa", "diolah siapa".
+
+        "siapa yang <verb>" and "yang <verb> ... siapa" ask who does the work, as does a
+        passive verb right before the question word; "yang menang ... siapa" asks a fact.
+        """
+        questions = self._question_spans(norm)
+        if not questions:
+            return False
+        topics = {span.start for span in self._spans(norm, self._fact_topics)}
+        words, lemmas = norm.words, norm.lemmas
+        for i, word in enumerate(words[:-1]):
+            following = i + 1
+            if word == "yang" and following not in topics and lemmas[following] not in self._stopwords:
+                return True
+        for span in questions:
+            for i in range(max(0, span.start - 2), span.start):
+                word = words[i]
+                if word.startswith("di") and len(word) > 4 and lemmas[i] != word:
+                    return True
+        return False
+
+    def small_talk(self, norm: Normalized) -> bool:
+        """Every word is a ping, an acknowledgement, a greeting or a particle ("oke siap 🙏")."""
+        if not norm.words:
+            return False
+        covered: set[int] = set()
+        for span in self._spans(norm, self._acknowledgements) + self._spans(norm, self._chitchat):
+            covered.update(span)
+        return all(i in covered or word in self._stopwords for i, word in enumerate(norm.words)) and bool(
+            covered
+        )
+
+    def fact_topic(self, norm: Normalized) -> bool:
+        return bool(self._spans(norm, self._fact_topics))
+
+    def definition(self, norm: Normalized) -> bool:
+        return bool(self._spans(norm, self._definition))
+
+    def bot_task(self, question: str) -> bool:
+        """Asks the bot to summarise, translate, remind, compute or write something."""
+        tokens = tokenize(question)
+        return any(
+            tokens[start : start + len(phrase)] == list(phrase)
+            for start, token in enumerate(tokens)
+            for phrase in self._bot_tasks.get(token, ())
+        )
+
+    def other_service(self, norm: Normalized) -> bool:
+        return bool(self._spans(norm, self._services))
+
+    def other_office(self, norm: Normalized) -> bool:
+        return bool(self._spans(norm, self._offices))
+
+    def at_other_office(self, norm: Normalized) -> bool:
+        """Something that happens at another KPU office ("... di KPU Kabupaten Lebak")."""
+        return bool(self._spans(norm, self._at_offices))
 
     def request_spans(self, norm: Normalized) -> list[range]:
         return self._spans(norm, self._request)
@@ -509,6 +794,14 @@ class _Cues:
 
     def other_agency(self, norm: Normalized) -> bool:
         return bool(self._spans(norm, self._agencies))
+
+
+def _by_first(phrases: list[tuple[str, ...]]) -> dict[str, list[tuple[str, ...]]]:
+    """Phrases indexed by their first word, for a left-to-right scan."""
+    by_first: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+    for phrase in phrases:
+        by_first[phrase[0]].append(phrase)
+    return dict(by_first)
 
 
 def _vocabulary(kb: KnowledgeBase) -> list[str]:

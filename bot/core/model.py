@@ -110,6 +110,20 @@ class Lexicon:
     fact_cues: tuple[str, ...] = ()
     chitchat_cues: tuple[str, ...] = ()
     other_agencies: tuple[str, ...] = ()
+    question_words: tuple[str, ...] = ()
+    """Bare who/where words: a handler cue unless the rest asks a fact (``siapa yang menang``)."""
+    fact_topics: tuple[str, ...] = ()
+    definition_cues: tuple[str, ...] = ()
+    acknowledgements: tuple[str, ...] = ()
+    """Pings and acknowledgements: a message made only of these is small talk."""
+    bot_tasks: tuple[str, ...] = ()
+    """Asks the bot itself to do something (summarise, translate); matched on surface words."""
+    other_services: tuple[str, ...] = ()
+    """Another agency's public service (``perpanjang sim``): declined even after ``di mana``."""
+    other_offices: tuple[str, ...] = ()
+    """Another KPU office's own business (``di kpu kabupaten``)."""
+    languages: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Words and particles of each regional language (already merged into the maps above)."""
 
 
 @dataclass(frozen=True)

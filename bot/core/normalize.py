@@ -34,6 +34,9 @@ _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _NON_WORD = re.compile(r"[^\w\u0300-\u036f]|_", re.UNICODE)
 _REDUPLICATION_SUFFIX = re.compile(r"^([^\W\d_]{3,})2$")
 _VOWELS = "aeiou"
+# Laughter as typed in chat: wkwk, hahaha, hehe, hihi, awokwok, xixi; read as one word.
+_LAUGHTER = re.compile(r"^(?:(?:wk)+w?|(?:ha)+h?|(?:he)+h?|(?:hi)+h?|a?(?:wo?k)+|(?:xi)+|(?:ck)+|lol)$")
+_LAUGHTER_MIN = 4
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,11 @@ class Normalized:
         return replace(self, groups=groups)
 
 
+def has_visible_text(text: str) -> bool:
+    """True when ``text`` shows anything (a word, an emoji), not just spaces or invisibles."""
+    return bool(_INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).strip())
+
+
 def clean_text(text: str) -> str:
     """NFKC, lowercase, no invisible characters, markup and punctuation as spaces."""
     text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
@@ -90,6 +98,8 @@ def tokenize(text: str) -> list[str]:
             continue
         if match := _REDUPLICATION_SUFFIX.match(token):
             token = match.group(1)
+        if (len(token) >= _LAUGHTER_MIN or token == "lol") and _LAUGHTER.match(token):
+            token = "haha"
         if tokens and tokens[-1] == token:  # "masalah-masalah" -> one word
             continue
         tokens.append(token)
@@ -181,14 +191,14 @@ class Normalizer:
 
     # -- text --------------------------------------------------------------------------
 
-    def standard_words(self, text: str) -> tuple[list[str], dict[str, str]]:
+    def standard_words(self, text: str, *, fix_typos: bool = True) -> tuple[list[str], dict[str, str]]:
         """Tokens mapped to standard Indonesian (informal, English, colloquial, typos)."""
         lex = self.lexicon
         words: list[str] = []
         corrections: dict[str, str] = {}
         for token in tokenize(text):
             mapped = lex.informal.get(token) or lex.english.get(token)
-            if mapped is None and not self.is_known(token):
+            if mapped is None and fix_typos and not self.is_known(token):
                 mapped = self.colloquial_root(token)
                 if mapped is None:
                     mapped = self.correct(token)
@@ -223,8 +233,12 @@ class Normalizer:
         return self._stem_cached(word) or word
 
     def phrase(self, text: str) -> tuple[str, ...]:
-        """A cue phrase as stemmed words, comparable with :attr:`Normalized.lemmas`."""
-        words, _ = self.standard_words(text)
+        """A cue phrase as stemmed words, comparable with :attr:`Normalized.lemmas`.
+
+        Cue phrases are written correctly, so they are never typo-corrected: "kemenag" must
+        stay itself, not become the nearest KB word.
+        """
+        words, _ = self.standard_words(text, fix_typos=False)
         return tuple(self.lemma(w) for w in words)
 
     def terms(self, text: str) -> frozenset[str]:
@@ -235,7 +249,16 @@ class Normalizer:
 def _colloquial_candidates(word: str) -> list[str]:
     """Standard forms a colloquial word may stand for, most likely first."""
     stems = [word]
-    for suffix, replacements in (("innya", ("kannya", "nya", "")), ("in", ("kan", "i", ""))):
+    # Jakarta -in, Sundanese -keun (= -kan) and possessive -na, Javanese -ke (= -kan) and -ne.
+    suffixes = (
+        ("innya", ("kannya", "nya", "")),
+        ("keun", ("kan", "")),
+        ("in", ("kan", "i", "")),
+        ("ke", ("kan", "")),
+        ("na", ("nya", "")),
+        ("ne", ("nya", "")),
+    )
+    for suffix, replacements in suffixes:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             stems += [word[: -len(suffix)] + r for r in replacements]
             break
@@ -244,7 +267,7 @@ def _colloquial_candidates(word: str) -> list[str]:
         bases.append(stem)
         if stem.startswith("di") and len(stem) > 5:
             bases.append(stem[2:])
-        if stem.startswith("nge") and len(stem) > 5:
+        if stem.startswith(("nge", "nga")) and len(stem) > 5:  # Jakarta nge-, Sundanese nga-
             bases.append(stem[3:])
         if stem.startswith("ny") and len(stem) > 4:
             bases += ["s" + stem[2:], "meny" + stem[2:]]

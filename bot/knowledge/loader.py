@@ -62,8 +62,22 @@ _UNIT_KEYS = {
     "duties",
 }
 _DUTY_KEYS = {"number", "text", "source_text", "terms", "links", "generic"}
-_LEXICON_KEYS = {"acronyms", "informal", "english", "stopwords", "protected", "cues"}
-_CUE_KEYS = {"handler", "request", "fact", "chitchat", "other_agencies"}
+_LEXICON_KEYS = {"acronyms", "informal", "english", "stopwords", "protected", "cues", "regional"}
+_REGIONAL_KEYS = {"words", "particles"}
+_CUE_KEYS = {
+    "handler",
+    "question_words",
+    "request",
+    "fact",
+    "fact_topics",
+    "definition",
+    "chitchat",
+    "acknowledgements",
+    "bot_tasks",
+    "other_agencies",
+    "other_services",
+    "other_offices",
+}
 _UNIT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _PARENT_LEVEL = {Level.SUBBAG: Level.BAGIAN, Level.BAGIAN: Level.SEKRETARIAT}
 _COUNTERPART_LEVEL = {Level.DIVISI: Level.SUBBAG, Level.SUBBAG: Level.DIVISI}
@@ -288,18 +302,73 @@ def _read_lexicon(reader: _Reader, path: Path) -> Lexicon:
     def lower(values: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(v.lower() for v in values)
 
+    informal = reader.string_map(path, data, "informal")
+    stopwords = set(lower(reader.strings(path, data, "stopwords", "lexicon")))
+    languages = _read_regional(reader, path, data, informal, stopwords)
     return Lexicon(
         acronyms=reader.string_map(path, data, "acronyms"),
-        informal=reader.string_map(path, data, "informal"),
+        informal=informal,
         english=reader.string_map(path, data, "english"),
-        stopwords=frozenset(lower(reader.strings(path, data, "stopwords", "lexicon"))),
+        stopwords=frozenset(stopwords),
+        languages=languages,
         protected=frozenset(lower(reader.strings(path, data, "protected", "lexicon"))),
         handler_cues=lower(reader.strings(path, cues, "handler", "cues")),
         request_cues=lower(reader.strings(path, cues, "request", "cues")),
         fact_cues=lower(reader.strings(path, cues, "fact", "cues")),
         chitchat_cues=lower(reader.strings(path, cues, "chitchat", "cues")),
         other_agencies=lower(reader.strings(path, cues, "other_agencies", "cues")),
+        question_words=lower(reader.strings(path, cues, "question_words", "cues")),
+        fact_topics=lower(reader.strings(path, cues, "fact_topics", "cues")),
+        definition_cues=lower(reader.strings(path, cues, "definition", "cues")),
+        acknowledgements=lower(reader.strings(path, cues, "acknowledgements", "cues")),
+        bot_tasks=lower(reader.strings(path, cues, "bot_tasks", "cues")),
+        other_services=lower(reader.strings(path, cues, "other_services", "cues")),
+        other_offices=lower(reader.strings(path, cues, "other_offices", "cues")),
     )
+
+
+def _read_regional(
+    reader: _Reader, path: Path, data: _Map, informal: dict[str, str], stopwords: set[str]
+) -> dict[str, frozenset[str]]:
+    """Merge each regional language's words into ``informal`` and its particles into ``stopwords``.
+
+    One spelling has one reading across all languages: a word that two sections map to
+    different standard words is reported, because the normaliser could honour only one.
+    Returns each language's own words (for reports on what people write).
+    """
+    regional = data.get("regional")
+    if regional is None:
+        return {}
+    if not isinstance(regional, _Map):
+        reader.problem(path, data.key_lines.get("regional"), "'regional' must be a mapping of languages")
+        return {}
+    origin = dict.fromkeys(informal, "informal")
+    languages: dict[str, frozenset[str]] = {}
+    for language, section in regional.items():
+        where = f"regional.{language}"
+        if not isinstance(section, _Map):
+            reader.problem(path, regional.key_lines.get(str(language)), f"{where} must be a mapping")
+            continue
+        reader.check_keys(path, section, _REGIONAL_KEYS, set(), where)
+        words = reader.string_map(path, section, "words")
+        particles = {p.lower() for p in reader.strings(path, section, "particles", where)}
+        for word, standard in words.items():
+            if word in informal and informal[word] != standard:
+                reader.problem(
+                    path,
+                    _key_line(section.get("words"), word),
+                    f"{where}: {word!r} -> {standard!r} contradicts {origin[word]} ({informal[word]!r})",
+                )
+                continue
+            informal.setdefault(word, standard)
+            origin.setdefault(word, where)
+        stopwords.update(particles - set(words))
+        languages[str(language)] = frozenset(words) | frozenset(particles)
+    return languages
+
+
+def _key_line(mapping: Any, key: str) -> int | None:
+    return mapping.key_lines.get(key) if isinstance(mapping, _Map) else None
 
 
 def _read_units(reader: _Reader, units_dir: Path) -> list[tuple[Unit, _Map]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from bot.core.answer import ASK_HINT, Answer, Assignment, confidence_label
+from bot.core.answer import ASK_HINT, Answer, Assignment, confidence_label, named_elsewhere_note, through_note
 from bot.core.model import KnowledgeBase, Level, Unit
 from bot.text.callback_data import example_data, feedback_data, list_data, unit_data
 from bot.text.html import esc, shorten
@@ -101,6 +101,8 @@ def _assignment_lines(assignment: Assignment) -> list[str]:
     lines = [label]
     if assignment.duty is not None:
         lines.append(f"📌 Tugas #{assignment.duty.number}: <i>{esc(assignment.duty.text)}</i>")
+    elif assignment.through is not None:
+        lines.append(f"📌 <i>{esc(through_note(assignment))}</i>")
     return lines
 
 
@@ -133,6 +135,8 @@ def answer_html(answer: Answer, *, echo_question: bool = False, noted: bool = Fa
     if answer.alternatives:
         names = ", ".join(esc(a.unit.short_name) for a in answer.alternatives)
         tail.append(f"🤔 Mungkin maksud Anda: {names}")
+    if answer.named_elsewhere:
+        tail.append(f"ℹ️ {esc(named_elsewhere_note(answer))}")
     if answer.corrections:
         fixed = ", ".join(f"{esc(k)} → {esc(v)}" for k, v in answer.corrections.items())
         tail.append(f"✏️ <i>Dibaca sebagai: {fixed}</i>")

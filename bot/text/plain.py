@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot.core.answer import ASK_HINT, Answer, Assignment
+from bot.core.answer import ASK_HINT, Answer, Assignment, named_elsewhere_note, through_note
 
 
 def _duty_line(assignment: Assignment) -> str:
     if assignment.duty is None:
-        return ""
+        return f"   {through_note(assignment)}" if assignment.through else ""
     return f'   Tugas #{assignment.duty.number}: "{assignment.duty.text}"'
 
 
@@ -34,6 +34,8 @@ def render_plain(answer: Answer) -> str:
     if answer.alternatives:
         names = "; ".join(a.unit.short_name for a in answer.alternatives)
         lines.append(f"Mungkin juga: {names}")
+    if answer.named_elsewhere:
+        lines.append(named_elsewhere_note(answer))
     if answer.corrections:
         fixed = ", ".join(f"{k} → {v}" for k, v in answer.corrections.items())
         lines.append(f"(dibaca sebagai: {fixed})")
