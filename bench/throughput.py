@@ -36,7 +36,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 from bot.config import Settings  # noqa: E402
 from bot.core.matcher import Matcher  # noqa: E402
 from bot.knowledge.loader import load_kb  # noqa: E402
-from bot.storage import open_query_log  # noqa: E402
+from bot.storage import open_database  # noqa: E402
 from bot.telegram.app import build_application  # noqa: E402
 
 TOKEN = "123456:" + "A" * 35
@@ -87,7 +87,7 @@ async def measure_throughput(count: int, rounds: int) -> dict:
     matcher = Matcher(kb)
     results: dict[str, list[float]] = {"echo": [], "bot": []}
     with tempfile.TemporaryDirectory() as tmp:
-        log = await open_query_log(Path(tmp) / "bench.sqlite3")
+        log = await open_database(Path(tmp) / "bench.sqlite3")
         bot_api, echo_api = fakes.FakeRequest(), fakes.FakeRequest()
         bot_app = build_application(
             Settings(token=TOKEN, rate_limit_per_minute=0),
@@ -123,7 +123,7 @@ async def measure_throughput(count: int, rounds: int) -> dict:
 async def measure_burst(questions: int = 1000, users: int = 100) -> dict:
     kb = load_kb()
     with tempfile.TemporaryDirectory() as tmp:
-        log = await open_query_log(Path(tmp) / "burst.sqlite3")
+        log = await open_database(Path(tmp) / "burst.sqlite3")
         api = fakes.FakeRequest()
         app = build_application(
             Settings(token=TOKEN), kb, Matcher(kb), log, request=api, updates_request=api, rate_limiter=False

@@ -24,7 +24,7 @@ from bot.knowledge.loader import DEFAULT_KB_DIR, KnowledgeBaseError, load_kb
 from bot.text.plain import render_plain
 
 if TYPE_CHECKING:
-    from bot.storage import QueryLog
+    from bot.storage import Database
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -136,7 +136,7 @@ def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return buffer.getvalue()
 
 
-async def _report_text(args: argparse.Namespace, kb: KnowledgeBase, log: QueryLog) -> str:
+async def _report_text(args: argparse.Namespace, kb: KnowledgeBase, log: Database) -> str:
     from bot.text import reports
 
     if args.report == "unanswered":
@@ -158,7 +158,7 @@ async def _report_text(args: argparse.Namespace, kb: KnowledgeBase, log: QueryLo
     return "\n".join(reports.coverage_lines(kb, coverage)) + "\n"
 
 
-async def _learned_text(args: argparse.Namespace, kb: KnowledgeBase, log: QueryLog) -> str:
+async def _learned_text(args: argparse.Namespace, kb: KnowledgeBase, log: Database) -> str:
     from bot.text.reports import learned_yaml
 
     return learned_yaml(kb, await log.learned_phrases())
@@ -166,7 +166,7 @@ async def _learned_text(args: argparse.Namespace, kb: KnowledgeBase, log: QueryL
 
 def _print_from_log(args: argparse.Namespace, produce: Callable[..., Awaitable[str]]) -> int:
     """Open the query log read for a report, print what ``produce`` makes of it."""
-    from bot.storage import StorageError, open_query_log
+    from bot.storage import StorageError, open_database
 
     path = _database_path(args)
     if not path.exists():
@@ -175,7 +175,7 @@ def _print_from_log(args: argparse.Namespace, produce: Callable[..., Awaitable[s
     kb = load_kb(args.kb)
 
     async def run() -> str:
-        log = await open_query_log(path)
+        log = await open_database(path)
         try:
             return await produce(args, kb, log)
         finally:

@@ -25,7 +25,7 @@ from bot.core.answer import Answer, build_answer
 from bot.core.matcher import Matcher, MatchResult
 from bot.core.model import KnowledgeBase, Unit
 from bot.knowledge.loader import load_kb
-from bot.storage import LearnedPhrase, QueryLog, QueryRecord, Source
+from bot.storage import Database, LearnedPhrase, QueryRecord, Source
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 class QuestionLog(Protocol):
     """Where questions go for the admins; ``log`` must return at once and never block.
 
-    :class:`bot.storage.QueryLog` is the real one; tests and benchmarks may pass others.
+    :class:`bot.storage.Database` is the real one; tests and benchmarks may pass others.
     """
 
     def log(self, record: QueryRecord) -> None: ...
@@ -95,9 +95,9 @@ class Service:
         return self.matcher.kb
 
     @property
-    def database(self) -> QueryLog | None:
+    def database(self) -> Database | None:
         """The database behind the question log, if any (feedback and admin data need it)."""
-        return self.log if isinstance(self.log, QueryLog) else None
+        return self.log if isinstance(self.log, Database) else None
 
     @property
     def keeps_questions(self) -> bool:
@@ -146,11 +146,11 @@ class Service:
 
     # -- teaching -----------------------------------------------------------------------
 
-    async def taught(self, database: QueryLog, normalized: str) -> list[LearnedPhrase]:
+    async def taught(self, database: Database, normalized: str) -> list[LearnedPhrase]:
         """Active learned phrases for questions with this normalised text."""
         return [p for p in await database.learned_phrases() if p.normalized == normalized]
 
-    async def teach(self, database: QueryLog, record: QueryRecord, unit: Unit, admin_id: int) -> TeachResult:
+    async def teach(self, database: Database, record: QueryRecord, unit: Unit, admin_id: int) -> TeachResult:
         """Store the question as a learned phrase of ``unit``, teach the matcher, resolve the group."""
         async with self.lock:
             taught = await self.taught(database, record.normalized)
@@ -170,7 +170,7 @@ class Service:
         answered_so = result.answered and bool(ranking) and ranking[0].unit_id == unit.id
         return Taught(learned_id, resolved, still_unanswered=not answered_so)
 
-    async def forget(self, database: QueryLog, learned_id: int) -> LearnedPhrase | None:
+    async def forget(self, database: Database, learned_id: int) -> LearnedPhrase | None:
         """Undo a teaching: the phrase leaves the database and the matcher (None: no such phrase)."""
         async with self.lock:
             removed = await database.remove_learned(learned_id)
@@ -201,7 +201,7 @@ class Service:
         return Reloaded(old, kb, applied, skipped)
 
 
-async def apply_learned(database: QueryLog, matcher: Matcher) -> tuple[int, list[LearnedPhrase]]:
+async def apply_learned(database: Database, matcher: Matcher) -> tuple[int, list[LearnedPhrase]]:
     """Teach ``matcher`` every active learned phrase; ``(applied, skipped)``.
 
     A phrase whose unit is no longer in the matcher's KB (or changed level) is skipped.

@@ -29,7 +29,7 @@ from bot import service
 from bot.config import Settings
 from bot.core.matcher import Matcher
 from bot.core.model import KnowledgeBase, Level
-from bot.storage import EXPORT_COLUMNS, QueryLog, QueryRecord, StorageError, open_query_log
+from bot.storage import EXPORT_COLUMNS, Database, QueryRecord, StorageError, open_database
 from bot.telegram import app as telegram_app
 from bot.telegram.app import build_application, run_bot
 from bot.telegram.context import BotDeps, deps
@@ -64,7 +64,7 @@ class Bot:
 
     app: Application
     api: FakeRequest
-    store: QueryLog
+    store: Database
 
     @property
     def d(self) -> BotDeps:
@@ -94,8 +94,8 @@ class Bot:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[QueryLog]:
-    log = await open_query_log(tmp_path / "data" / "tupoksi.sqlite3")
+async def store(tmp_path: Path) -> AsyncIterator[Database]:
+    log = await open_database(tmp_path / "data" / "tupoksi.sqlite3")
     try:
         yield log
     finally:
@@ -103,7 +103,7 @@ async def store(tmp_path: Path) -> AsyncIterator[QueryLog]:
 
 
 @contextlib.asynccontextmanager
-async def running(kb: KnowledgeBase, store: QueryLog | None, **overrides: Any) -> AsyncIterator[Bot]:
+async def running(kb: KnowledgeBase, store: Database | None, **overrides: Any) -> AsyncIterator[Bot]:
     """A started application (post_init run) with a fresh matcher, on ``store``."""
     api = FakeRequest()
     overrides.setdefault("rate_limit_per_minute", 0)  # the guards are tested elsewhere
@@ -123,7 +123,7 @@ async def running(kb: KnowledgeBase, store: QueryLog | None, **overrides: Any) -
 
 
 @pytest.fixture
-async def bot(kb: KnowledgeBase, store: QueryLog) -> AsyncIterator[Bot]:
+async def bot(kb: KnowledgeBase, store: Database) -> AsyncIterator[Bot]:
     async with running(kb, store) as harness:
         yield harness
 
@@ -142,7 +142,7 @@ def record(text: str, *, answered: bool = False, ago: timedelta = timedelta(0), 
     )
 
 
-async def stored(store: QueryLog, *records: QueryRecord) -> None:
+async def stored(store: Database, *records: QueryRecord) -> None:
     for item in records:
         store.log(item)
     await store.flush()
@@ -557,7 +557,7 @@ async def test_export_of_an_empty_window_says_so(bot: Bot) -> None:
 
 
 async def test_reload_of_a_broken_kb_keeps_the_old_one_and_says_where(
-    kb: KnowledgeBase, store: QueryLog, kb_copy: Path
+    kb: KnowledgeBase, store: Database, kb_copy: Path
 ) -> None:
     (kb_copy / "units" / "subbag-sdm.yaml").write_text(
         "id: subbag-sdm\nlevel: [oops <b>&\n", encoding="utf-8"
@@ -576,7 +576,7 @@ async def test_reload_of_a_broken_kb_keeps_the_old_one_and_says_where(
 
 
 async def test_reload_swaps_in_a_valid_edited_kb_with_the_learned_phrases(
-    kb: KnowledgeBase, store: QueryLog, kb_copy: Path
+    kb: KnowledgeBase, store: Database, kb_copy: Path
 ) -> None:
     path = kb_copy / "units" / "subbag-umum-logistik.yaml"
     text = path.read_text(encoding="utf-8")
@@ -604,7 +604,7 @@ async def test_reload_swaps_in_a_valid_edited_kb_with_the_learned_phrases(
 
 
 async def test_questions_during_a_reload_are_answered_from_the_old_kb(
-    kb: KnowledgeBase, store: QueryLog, kb_copy: Path, monkeypatch: pytest.MonkeyPatch
+    kb: KnowledgeBase, store: Database, kb_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started, release = threading.Event(), threading.Event()
     real_load = service.load_kb
@@ -630,7 +630,7 @@ async def test_questions_during_a_reload_are_answered_from_the_old_kb(
 
 
 async def test_the_daily_job_purges_questions_older_than_the_retention(
-    kb: KnowledgeBase, store: QueryLog
+    kb: KnowledgeBase, store: Database
 ) -> None:
     async with running(kb, store, log_retention_days=30) as bot:
         (job,) = bot.app.job_queue.get_jobs_by_name(PURGE_JOB)
@@ -666,7 +666,7 @@ async def test_the_application_opens_its_database_applies_learned_phrases_and_cl
 ) -> None:
     path = tmp_path / "data" / "tupoksi.sqlite3"
     normalized = Matcher(kb).match(UNKNOWN_QUESTION).normalized
-    async with await open_query_log(path) as earlier:  # a phrase taught in an earlier run
+    async with await open_database(path) as earlier:  # a phrase taught in an earlier run
         await earlier.add_learned(UNKNOWN_QUESTION, normalized, "subbag-keuangan", "subbag", ADMIN_ID)
     api = FakeRequest()
     settings = Settings(token=TOKEN, database_path=path)
@@ -676,12 +676,12 @@ async def test_the_application_opens_its_database_applies_learned_phrases_and_cl
     async with app:
         await app.post_init(app)
         d = deps(app)
-        assert isinstance(d.service.database, QueryLog)
+        assert isinstance(d.service.database, Database)
         await app.process_update(fakes.to_update(fakes.private_text(UNKNOWN_QUESTION), app.bot))
         assert "<b>Sub Bagian</b>: Sub Bagian Keuangan" in api.last_text()
     await app.post_shutdown(app)  # after shutdown, as run_polling does: writes and closes
     assert d.service.database is None
-    async with await open_query_log(path) as reopened:
+    async with await open_database(path) as reopened:
         (row,) = await reopened.export_rows()
         assert row["text"] == UNKNOWN_QUESTION and row["answered"] == 1
 
@@ -705,7 +705,7 @@ def test_run_closes_the_database_even_when_ptb_stops_half_way(
     (An open database would keep the process alive: aiosqlite's thread is not a daemon.)
     """
     monkeypatch.setattr(telegram_app, "setup_logging", lambda settings: None)
-    opened: list[QueryLog | None] = []
+    opened: list[Database | None] = []
 
     def polling(app: Application, **kwargs: Any) -> None:
         assert kwargs["close_loop"] is False  # run_bot closes the loop itself

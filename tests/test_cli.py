@@ -97,12 +97,12 @@ def query_db(tmp_path: Path) -> Path:
     """A query log with two answered questions, an unanswered one asked twice, and a taught phrase."""
     import asyncio
 
-    from bot.storage import QueryRecord, open_query_log
+    from bot.storage import QueryRecord, open_database
 
     path = tmp_path / "log.sqlite3"
 
     async def fill() -> None:
-        log = await open_query_log(path)
+        log = await open_database(path)
         try:
             for text, answered, subbag in [
                 ("siapa yang bayar gaji?", True, "subbag-keuangan"),

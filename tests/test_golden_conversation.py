@@ -29,7 +29,7 @@ from fakes import TOKEN, FakeRequest, Upload
 from bot.config import Settings
 from bot.core.matcher import Matcher
 from bot.core.model import KnowledgeBase
-from bot.storage import open_query_log
+from bot.storage import open_database
 from bot.telegram.app import build_application
 
 GOLDEN = Path(__file__).parent / "data" / "golden_conversation.jsonl"
@@ -105,7 +105,7 @@ def _data_of(params: dict[str, Any], prefix: str) -> list[str]:
 
 async def _converse(kb: KnowledgeBase, database: Path) -> list[tuple[str, dict[str, Any]]]:
     api = FakeRequest()
-    store = await open_query_log(database)
+    store = await open_database(database)
     settings = Settings(token=TOKEN, admin_ids=frozenset({ADMIN_ID}), rate_limit_per_minute=0)
     app = build_application(
         settings, kb, Matcher(kb), store, request=api, updates_request=api, rate_limiter=False

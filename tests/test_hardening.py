@@ -47,7 +47,7 @@ from bot.config import Settings, setup_logging
 from bot.core.answer import assignment_for, build_answer
 from bot.core.matcher import Matcher
 from bot.core.model import KnowledgeBase, Level
-from bot.storage import QueryLog, open_query_log
+from bot.storage import Database, open_database
 from bot.telegram import app as telegram_app
 from bot.telegram.app import build_application
 from bot.telegram.error_handler import ErrorHandler
@@ -646,20 +646,19 @@ async def test_database_faults_never_stop_the_answer_and_rows_are_retried(
     make_bot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: str
 ) -> None:
     path = tmp_path / "tupoksi.sqlite3"
-    qlog: QueryLog = await open_query_log(path, busy_timeout=0.05, retry_delay=0.05, max_pending=3)
+    qlog: Database = await open_database(path, busy_timeout=0.05, retry_delay=0.05, max_pending=3)
     other = sqlite3.connect(path, isolation_level=None)
-    original = qlog._insert_rows
     try:
         if fault == "locked":
             other.execute("BEGIN EXCLUSIVE")
         elif fault == "read-only":
-            await qlog._db.execute("PRAGMA query_only = ON")
+            await qlog.connection.execute("PRAGMA query_only = ON")
         else:
 
             async def disk_full(rows: list[tuple[Any, ...]]) -> int:
                 raise sqlite3.OperationalError("database or disk is full")
 
-            monkeypatch.setattr(qlog, "_insert_rows", disk_full)
+            monkeypatch.setattr(qlog.writer, "insert", disk_full)
         async with make_bot(query_log=qlog) as bot:
             for n in range(5):
                 await bot.send(fakes.private_text(f"{SDM_QUESTION} {n}", user_id=9000 + n))
@@ -676,9 +675,9 @@ async def test_database_faults_never_stop_the_answer_and_rows_are_retried(
             if fault == "locked":
                 other.execute("COMMIT")
             elif fault == "read-only":
-                await qlog._db.execute("PRAGMA query_only = OFF")
+                await qlog.connection.execute("PRAGMA query_only = OFF")
             else:
-                monkeypatch.setattr(qlog, "_insert_rows", original)
+                monkeypatch.setattr(qlog.writer, "insert", qlog.insert_rows)
             await wait_until(lambda: qlog.stats.written == 3, "the retried rows")
     finally:
         other.close()

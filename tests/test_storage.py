@@ -15,19 +15,19 @@ import pytest
 
 from bot.storage import (
     EXPORT_COLUMNS,
+    MIGRATIONS,
     SCHEMA_VERSION,
     Coverage,
+    Database,
     DayCount,
     LearnedPhrase,
-    QueryLog,
     QueryRecord,
     SchemaTooNewError,
     StorageError,
     new_query_id,
-    open_query_log,
-    rows_to_csv,
+    open_database,
 )
-from bot.storage import database as storage
+from bot.text.exports import rows_to_csv
 
 NOW = datetime.now(UTC)
 
@@ -75,14 +75,14 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def qlog(db_path: Path):
-    log = await open_query_log(db_path, retry_delay=0.05, busy_timeout=0.1)
+    log = await open_database(db_path, retry_delay=0.05, busy_timeout=0.1)
     try:
         yield log
     finally:
         await log.close()
 
 
-async def store(log: QueryLog, *records: QueryRecord) -> None:
+async def store(log: Database, *records: QueryRecord) -> None:
     for record in records:
         log.log(record)
     await log.flush()
@@ -104,7 +104,7 @@ async def wait_until(predicate, limit: float = 3.0) -> None:
 
 async def test_open_creates_folder_and_applies_all_migrations(db_path: Path) -> None:
     assert not db_path.parent.exists()
-    log = await open_query_log(db_path)
+    log = await open_database(db_path)
     await log.close()
     assert raw(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     tables = {row[0] for row in raw(db_path, "SELECT name FROM sqlite_master WHERE type='table'")}
@@ -113,16 +113,16 @@ async def test_open_creates_folder_and_applies_all_migrations(db_path: Path) -> 
     assert {"resolved_at", "resolved_by", "resolved_learned_id", "latency_ms"} <= columns
 
 
-async def test_wal_foreign_keys_and_busy_timeout(qlog: QueryLog, db_path: Path) -> None:
+async def test_wal_foreign_keys_and_busy_timeout(qlog: Database, db_path: Path) -> None:
     assert raw(db_path, "PRAGMA journal_mode") == [("wal",)]
-    assert [tuple(r) for r in await qlog._db.execute_fetchall("PRAGMA foreign_keys")] == [(1,)]
-    assert [tuple(r) for r in await qlog._db.execute_fetchall("PRAGMA busy_timeout")] == [(100,)]
+    assert [tuple(r) for r in await qlog.connection.execute_fetchall("PRAGMA foreign_keys")] == [(1,)]
+    assert [tuple(r) for r in await qlog.connection.execute_fetchall("PRAGMA busy_timeout")] == [(100,)]
 
 
 async def test_reopen_keeps_rows_and_does_not_rerun_migrations(db_path: Path) -> None:
-    async with await open_query_log(db_path) as log:
+    async with await open_database(db_path) as log:
         await store(log, rec(id="keep-me"))
-    async with await open_query_log(db_path) as log:
+    async with await open_database(db_path) as log:
         assert await log.count_queries() == 1
         assert (await log.query("keep-me")) is not None
     assert raw(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
@@ -161,7 +161,7 @@ async def test_upgrade_from_v1_keeps_old_rows(db_path: Path) -> None:
     con.commit()
     con.close()
 
-    async with await open_query_log(db_path) as log:
+    async with await open_database(db_path) as log:
         old = await log.query("old-row")
         assert old is not None
         assert (old.text, old.source, old.chat_id, old.answered) == (
@@ -187,7 +187,7 @@ async def test_newer_schema_is_refused_and_left_alone(db_path: Path) -> None:
     con.commit()
     con.close()
     with pytest.raises(SchemaTooNewError, match="newer than this code"):
-        await open_query_log(db_path)
+        await open_database(db_path)
     assert raw(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION + 5,)]
     assert issubclass(SchemaTooNewError, StorageError)
 
@@ -195,7 +195,7 @@ async def test_newer_schema_is_refused_and_left_alone(db_path: Path) -> None:
 async def test_corrupt_file_gives_storage_error(db_path: Path) -> None:
     write_garbage(db_path)
     with pytest.raises(StorageError, match="is not a valid database"):
-        await open_query_log(db_path)
+        await open_database(db_path)
 
 
 async def test_failed_migration_rolls_back(db_path: Path) -> None:
@@ -205,7 +205,7 @@ async def test_failed_migration_rolls_back(db_path: Path) -> None:
     con.commit()
     con.close()
     with pytest.raises(StorageError, match="schema version 1 failed"):
-        await open_query_log(db_path)
+        await open_database(db_path)
     assert raw(db_path, "PRAGMA user_version") == [(0,)]
     tables = {row[0] for row in raw(db_path, "SELECT name FROM sqlite_master WHERE type='table'")}
     assert "feedback" not in tables
@@ -213,19 +213,18 @@ async def test_failed_migration_rolls_back(db_path: Path) -> None:
 
 async def test_unopenable_path_gives_storage_error(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="cannot open database"):
-        await open_query_log(tmp_path)  # a directory, not a file
+        await open_database(tmp_path)  # a directory, not a file
 
 
 async def test_in_memory_database_works() -> None:
-    async with await open_query_log(":memory:") as log:
+    async with await open_database(":memory:") as log:
         await store(log, rec(id="m"))
         assert await log.count_queries() == 1
 
 
 async def test_migrations_are_well_formed() -> None:
-    assert len(storage.MIGRATIONS) == SCHEMA_VERSION
     con = sqlite3.connect(":memory:")
-    for version, statements in enumerate(storage.MIGRATIONS, start=1):
+    for version, statements in enumerate(MIGRATIONS, start=1):
         assert statements, f"migration {version} is empty"
         for statement in statements:
             assert "user_version" not in statement.lower()
@@ -244,8 +243,8 @@ def test_new_query_id_is_short_unique_hex() -> None:
         int(query_id, 16)
 
 
-async def test_log_is_synchronous_and_flush_writes_all_fields(qlog: QueryLog, db_path: Path) -> None:
-    assert not inspect.iscoroutinefunction(QueryLog.log)
+async def test_log_is_synchronous_and_flush_writes_all_fields(qlog: Database, db_path: Path) -> None:
+    assert not inspect.iscoroutinefunction(Database.log)
     asked = datetime(2030, 1, 2, 10, 0, 0, 123456, tzinfo=UTC) - timedelta(days=3650)
     record = rec(
         id="q1",
@@ -275,7 +274,7 @@ async def test_log_is_synchronous_and_flush_writes_all_fields(qlog: QueryLog, db
     assert stored == ("2020-01-05T10:00:00.123456+00:00", 1)  # UTC ISO-8601, answered as 0/1
 
 
-async def test_naive_and_non_utc_times_are_stored_as_utc(qlog: QueryLog, db_path: Path) -> None:
+async def test_naive_and_non_utc_times_are_stored_as_utc(qlog: Database, db_path: Path) -> None:
     wib = datetime(2024, 5, 1, 14, 0, tzinfo=timezone(timedelta(hours=7)))
     await store(
         qlog,
@@ -289,7 +288,7 @@ async def test_naive_and_non_utc_times_are_stored_as_utc(qlog: QueryLog, db_path
     }
 
 
-async def test_background_writer_writes_without_flush(qlog: QueryLog) -> None:
+async def test_background_writer_writes_without_flush(qlog: Database) -> None:
     qlog.log(rec())
 
     async def written() -> bool:
@@ -299,7 +298,7 @@ async def test_background_writer_writes_without_flush(qlog: QueryLog) -> None:
     assert qlog.stats.pending == 0
 
 
-async def test_200_concurrent_logs_all_become_rows(qlog: QueryLog) -> None:
+async def test_200_concurrent_logs_all_become_rows(qlog: Database) -> None:
     async def worker(n: int) -> list[str]:
         ids = []
         for i in range(10):
@@ -318,15 +317,14 @@ async def test_200_concurrent_logs_all_become_rows(qlog: QueryLog) -> None:
     assert qlog.stats.pending == qlog.stats.dropped == qlog.stats.write_failures == 0
 
 
-async def test_rows_are_written_in_batches(qlog: QueryLog, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_rows_are_written_in_batches(qlog: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
-    original = QueryLog._insert_rows
 
-    async def counting(self: QueryLog, rows: list[tuple[object, ...]]) -> int:
+    async def counting(rows: list[tuple[object, ...]]) -> int:
         calls.append(len(rows))
-        return await original(self, rows)
+        return await qlog.insert_rows(rows)
 
-    monkeypatch.setattr(QueryLog, "_insert_rows", counting)
+    monkeypatch.setattr(qlog.writer, "insert", counting)
     for i in range(120):
         qlog.log(rec(id=f"b{i}"))
     await qlog.flush()
@@ -336,14 +334,13 @@ async def test_rows_are_written_in_batches(qlog: QueryLog, monkeypatch: pytest.M
 
 async def test_batch_size_splits_transactions(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
-    original = QueryLog._insert_rows
+    async with await open_database(db_path, batch_size=50) as log:
 
-    async def counting(self: QueryLog, rows: list[tuple[object, ...]]) -> int:
-        calls.append(len(rows))
-        return await original(self, rows)
+        async def counting(rows: list[tuple[object, ...]]) -> int:
+            calls.append(len(rows))
+            return await log.insert_rows(rows)
 
-    monkeypatch.setattr(QueryLog, "_insert_rows", counting)
-    async with await open_query_log(db_path, batch_size=50) as log:
+        monkeypatch.setattr(log.writer, "insert", counting)
         for i in range(120):
             log.log(rec(id=f"b{i}"))
         await log.flush()
@@ -351,7 +348,7 @@ async def test_batch_size_splits_transactions(db_path: Path, monkeypatch: pytest
     assert calls == [50, 50, 20]
 
 
-async def test_sql_injection_text_is_stored_verbatim(qlog: QueryLog) -> None:
+async def test_sql_injection_text_is_stored_verbatim(qlog: Database) -> None:
     nasty = 'x\'); DROP TABLE queries; -- "quoted" ?'
     await store(qlog, rec(id="nasty", text=nasty, normalized=nasty))
     got = await qlog.query("nasty")
@@ -360,11 +357,11 @@ async def test_sql_injection_text_is_stored_verbatim(qlog: QueryLog) -> None:
     assert await qlog.count_queries() == 1
 
 
-async def test_query_unknown_is_none(qlog: QueryLog) -> None:
+async def test_query_unknown_is_none(qlog: Database) -> None:
     assert await qlog.query("nope") is None
 
 
-async def test_bad_records_are_rejected_without_raising(qlog: QueryLog, caplog) -> None:
+async def test_bad_records_are_rejected_without_raising(qlog: Database, caplog) -> None:
     caplog.set_level(logging.ERROR, logger="bot.storage")
     qlog.log(rec(id="bad-source", source="supergroup"))
     qlog.log(rec(id="bad-text", text=None))
@@ -377,7 +374,7 @@ async def test_bad_records_are_rejected_without_raising(qlog: QueryLog, caplog) 
     assert "cannot log record" in caplog.text
 
 
-async def test_duplicate_id_is_written_once(qlog: QueryLog) -> None:
+async def test_duplicate_id_is_written_once(qlog: Database) -> None:
     await store(qlog, rec(id="dup", text="first"))
     await store(qlog, rec(id="dup", text="second"))
     got = await qlog.query("dup")
@@ -388,19 +385,18 @@ async def test_duplicate_id_is_written_once(qlog: QueryLog) -> None:
 
 
 async def test_retry_after_a_commit_that_did_land_is_harmless(
-    qlog: QueryLog, monkeypatch: pytest.MonkeyPatch
+    qlog: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = QueryLog._insert_rows
     failures = [1]
 
-    async def lands_but_reports_failure(self: QueryLog, rows: list[tuple[object, ...]]) -> int:
-        written = await original(self, rows)
+    async def lands_but_reports_failure(rows: list[tuple[object, ...]]) -> int:
+        written = await qlog.insert_rows(rows)
         if failures:
             failures.pop()
             raise sqlite3.OperationalError("disk I/O error")
         return written
 
-    monkeypatch.setattr(QueryLog, "_insert_rows", lands_but_reports_failure)
+    monkeypatch.setattr(qlog.writer, "insert", lands_but_reports_failure)
     for i in range(3):
         qlog.log(rec(id=f"l{i}"))
     await qlog.flush()
@@ -412,7 +408,7 @@ async def test_retry_after_a_commit_that_did_land_is_harmless(
 
 
 async def test_log_after_close_does_not_raise(db_path: Path) -> None:
-    log = await open_query_log(db_path)
+    log = await open_database(db_path)
     await log.close()
     await log.close()  # idempotent
     assert log.log(rec()) is None
@@ -422,7 +418,7 @@ async def test_log_after_close_does_not_raise(db_path: Path) -> None:
 
 
 async def test_close_writes_what_is_queued(db_path: Path) -> None:
-    log = await open_query_log(db_path)
+    log = await open_database(db_path)
     for i in range(30):
         log.log(rec(id=f"c{i}"))
     await log.close()
@@ -432,20 +428,22 @@ async def test_close_writes_what_is_queued(db_path: Path) -> None:
 # ------------------------------------------------------------------------- DB faults
 
 
-def disk_full(monkeypatch: pytest.MonkeyPatch, calls: list[int] | None = None) -> None:
-    async def failing(self: QueryLog, rows: list[tuple[object, ...]]) -> int:
+def disk_full(monkeypatch: pytest.MonkeyPatch, database: Database, calls: list[int] | None = None) -> None:
+    """From now on every write of ``database``'s question log fails as on a full disk."""
+
+    async def failing(rows: list[tuple[object, ...]]) -> int:
         if calls is not None:
             calls.append(len(rows))
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(QueryLog, "_insert_rows", failing)
+    monkeypatch.setattr(database.writer, "insert", failing)
 
 
 async def test_disk_full_keeps_rows_and_retries_after_fix(
-    qlog: QueryLog, monkeypatch: pytest.MonkeyPatch, caplog
+    qlog: Database, monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
     caplog.set_level(logging.WARNING, logger="bot.storage")
-    disk_full(monkeypatch)
+    disk_full(monkeypatch, qlog)
     for i in range(5):
         assert qlog.log(rec(id=f"f{i}")) is None
     await qlog.flush()  # must not raise
@@ -466,7 +464,7 @@ async def test_disk_full_keeps_rows_and_retries_after_fix(
     assert await qlog.count_queries() == 5
 
 
-async def test_exclusive_lock_by_other_connection(qlog: QueryLog, db_path: Path) -> None:
+async def test_exclusive_lock_by_other_connection(qlog: Database, db_path: Path) -> None:
     other = sqlite3.connect(db_path, isolation_level=None)
     try:
         other.execute("BEGIN EXCLUSIVE")
@@ -485,21 +483,21 @@ async def test_exclusive_lock_by_other_connection(qlog: QueryLog, db_path: Path)
     assert await qlog.query("locked") is not None
 
 
-async def test_read_only_database(qlog: QueryLog) -> None:
-    await qlog._db.execute("PRAGMA query_only = ON")  # writes now fail like a read-only file
+async def test_read_only_database(qlog: Database) -> None:
+    await qlog.connection.execute("PRAGMA query_only = ON")  # writes now fail like a read-only file
     qlog.log(rec(id="ro"))
     await qlog.flush()
     assert qlog.stats.pending == 1
     assert "readonly" in (qlog.stats.last_error or "")
-    await qlog._db.execute("PRAGMA query_only = OFF")
+    await qlog.connection.execute("PRAGMA query_only = OFF")
     await qlog.flush()
     assert await qlog.count_queries() == 1
 
 
 async def test_writer_retries_on_its_own_after_backoff(
-    qlog: QueryLog, monkeypatch: pytest.MonkeyPatch
+    qlog: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    disk_full(monkeypatch)
+    disk_full(monkeypatch, qlog)
     qlog.log(rec(id="auto"))
 
     async def failed() -> bool:
@@ -517,8 +515,8 @@ async def test_writer_retries_on_its_own_after_backoff(
 
 async def test_backoff_holds_new_rows_until_retry(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
-    disk_full(monkeypatch, calls)
-    async with await open_query_log(db_path, retry_delay=60) as log:
+    async with await open_database(db_path, retry_delay=60) as log:
+        disk_full(monkeypatch, log, calls)
         log.log(rec(id="a"))
         await log.flush()
         attempts = len(calls)
@@ -536,8 +534,8 @@ async def test_backoff_holds_new_rows_until_retry(db_path: Path, monkeypatch: py
 async def test_pending_rows_are_bounded_oldest_dropped(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    disk_full(monkeypatch)
-    async with await open_query_log(db_path, max_pending=5, retry_delay=60) as log:
+    async with await open_database(db_path, max_pending=5, retry_delay=60) as log:
+        disk_full(monkeypatch, log)
         log.log(rec(id="p00"))
         await log.flush()  # fails: the writer now backs off for a minute
         for i in range(1, 12):
@@ -557,15 +555,15 @@ async def test_pending_rows_are_bounded_oldest_dropped(
 async def test_rows_logged_during_a_failing_write_keep_the_bound(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    log = await open_query_log(db_path, max_pending=5, retry_delay=60)
+    log = await open_database(db_path, max_pending=5, retry_delay=60)
 
-    async def failing_while_more_arrive(self: QueryLog, rows: list[tuple[object, ...]]) -> int:
+    async def failing_while_more_arrive(rows: list[tuple[object, ...]]) -> int:
         for i in range(3):
-            self.log(rec(id=f"new{i}"))
+            log.log(rec(id=f"new{i}"))
         raise sqlite3.OperationalError("database or disk is full")
 
     try:
-        monkeypatch.setattr(QueryLog, "_insert_rows", failing_while_more_arrive)
+        monkeypatch.setattr(log.writer, "insert", failing_while_more_arrive)
         for i in range(5):
             log.log(rec(id=f"old{i}"))
         await log.flush()
@@ -580,16 +578,14 @@ async def test_rows_logged_during_a_failing_write_keep_the_bound(
 
 
 async def test_one_bad_row_does_not_block_the_batch(
-    qlog: QueryLog, monkeypatch: pytest.MonkeyPatch, caplog
+    qlog: Database, monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
-    original = QueryLog._insert_rows
-
-    async def constraint(self: QueryLog, rows: list[tuple[object, ...]]) -> int:
+    async def constraint(rows: list[tuple[object, ...]]) -> int:
         if any(row[0] == "poison" for row in rows):
             raise sqlite3.IntegrityError("CHECK constraint failed")
-        return await original(self, rows)
+        return await qlog.insert_rows(rows)
 
-    monkeypatch.setattr(QueryLog, "_insert_rows", constraint)
+    monkeypatch.setattr(qlog.writer, "insert", constraint)
     for query_id in ("a", "poison", "b"):
         qlog.log(rec(id=query_id))
     await qlog.flush()
@@ -602,8 +598,8 @@ async def test_one_bad_row_does_not_block_the_batch(
 async def test_close_with_unwritable_rows_does_not_raise(
     db_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
-    disk_full(monkeypatch)
-    log = await open_query_log(db_path, retry_delay=60)
+    log = await open_database(db_path, retry_delay=60)
+    disk_full(monkeypatch, log)
     log.log(rec())
     await log.close()
     assert "closed with 1 unwritten" in caplog.text
@@ -612,7 +608,7 @@ async def test_close_with_unwritable_rows_does_not_raise(
 # ---------------------------------------------------------------------------- feedback
 
 
-async def test_feedback_one_vote_per_user_changeable(qlog: QueryLog, db_path: Path) -> None:
+async def test_feedback_one_vote_per_user_changeable(qlog: Database, db_path: Path) -> None:
     await store(qlog, rec(id="q"))
     assert await qlog.set_feedback("q", 1, 1) == 1
     assert await qlog.set_feedback("q", 2, -1) == -1
@@ -623,8 +619,8 @@ async def test_feedback_one_vote_per_user_changeable(qlog: QueryLog, db_path: Pa
         await qlog.set_feedback("q", 1, 0)
 
 
-async def test_feedback_before_the_row_is_written(qlog: QueryLog, monkeypatch: pytest.MonkeyPatch) -> None:
-    disk_full(monkeypatch)
+async def test_feedback_before_the_row_is_written(qlog: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    disk_full(monkeypatch, qlog)
     qlog.log(rec(id="late", answered=True))
     await qlog.flush()
     assert await qlog.count_queries() == 0
@@ -638,7 +634,7 @@ async def test_feedback_before_the_row_is_written(qlog: QueryLog, monkeypatch: p
 # ------------------------------------------------------------------------------ review
 
 
-async def test_unanswered_groups_and_ordering(qlog: QueryLog) -> None:
+async def test_unanswered_groups_and_ordering(qlog: Database) -> None:
     await store(
         qlog,
         rec(
@@ -697,7 +693,7 @@ async def test_unanswered_groups_and_ordering(qlog: QueryLog) -> None:
     assert await qlog.count_unanswered_groups(None) == 3
 
 
-async def test_unanswered_excludes_resolved_and_old(qlog: QueryLog) -> None:
+async def test_unanswered_excludes_resolved_and_old(qlog: Database) -> None:
     await store(
         qlog,
         rec(id="old", normalized="lama", answered=False, asked_at=NOW - timedelta(days=10)),
@@ -716,7 +712,7 @@ async def test_unanswered_excludes_resolved_and_old(qlog: QueryLog) -> None:
     assert resolved.resolved_at is not None
 
 
-async def test_unanswered_paging(qlog: QueryLog) -> None:
+async def test_unanswered_paging(qlog: Database) -> None:
     await store(
         qlog,
         *(
@@ -739,7 +735,7 @@ async def test_unanswered_paging(qlog: QueryLog) -> None:
     ]
 
 
-async def test_mark_resolved_only_touches_rows_needing_review(qlog: QueryLog) -> None:
+async def test_mark_resolved_only_touches_rows_needing_review(qlog: Database) -> None:
     await store(
         qlog,
         rec(id="u1", normalized="gaji", answered=False),
@@ -757,7 +753,7 @@ async def test_mark_resolved_only_touches_rows_needing_review(qlog: QueryLog) ->
     assert [g.normalized for g in await qlog.unanswered(None, 10, 0)] == ["atk"]
 
 
-async def test_mark_resolved_includes_rows_not_yet_written(qlog: QueryLog) -> None:
+async def test_mark_resolved_includes_rows_not_yet_written(qlog: Database) -> None:
     qlog.log(rec(id="fresh", normalized="baru saja", answered=False))
     assert await qlog.mark_resolved("baru saja", by=1) == 1
 
@@ -765,7 +761,7 @@ async def test_mark_resolved_includes_rows_not_yet_written(qlog: QueryLog) -> No
 # ----------------------------------------------------------------------------- learned
 
 
-async def test_learned_add_list_remove(qlog: QueryLog) -> None:
+async def test_learned_add_list_remove(qlog: Database) -> None:
     first = await qlog.add_learned("Pengadaan ATK", "adaan atk", "subbag-umum", "subbag", 11)
     second = await qlog.add_learned("Data pemilih", "data pilih", "div-data-informasi", "divisi", 12)
     phrases = await qlog.learned_phrases()
@@ -795,7 +791,7 @@ async def test_learned_add_list_remove(qlog: QueryLog) -> None:
         await qlog.add_learned("x", "x", "sekretariat", "sekretariat", 1)
 
 
-async def test_undoing_a_teaching_reopens_its_questions(qlog: QueryLog) -> None:
+async def test_undoing_a_teaching_reopens_its_questions(qlog: Database) -> None:
     await store(qlog, rec(id="u", normalized="gaji", answered=False))
     learned = await qlog.add_learned("gaji", "gaji", "subbag-keuangan", "subbag", 1)
     assert await qlog.mark_resolved("gaji", by=1, learned_id=learned) == 1
@@ -807,7 +803,7 @@ async def test_undoing_a_teaching_reopens_its_questions(qlog: QueryLog) -> None:
 # ----------------------------------------------------------------------------- reports
 
 
-async def fill_report_data(log: QueryLog) -> None:
+async def fill_report_data(log: Database) -> None:
     day1 = datetime(2024, 3, 1, 10, tzinfo=UTC)
     day2 = datetime(2024, 3, 2, 20, tzinfo=UTC)
     await store(
@@ -861,7 +857,7 @@ async def fill_report_data(log: QueryLog) -> None:
     await log.set_feedback("r4", 1, 1)
 
 
-async def test_stats_numbers(qlog: QueryLog) -> None:
+async def test_stats_numbers(qlog: Database) -> None:
     await fill_report_data(qlog)
     report = await qlog.report(None)
     assert (report.total, report.answered) == (5, 3)
@@ -874,7 +870,7 @@ async def test_stats_numbers(qlog: QueryLog) -> None:
     assert set(report.unanswered_terms) == {("atk", 2), ("beli", 1), ("kantor", 1), ("rusak", 1)}
 
 
-async def test_stats_window_offset_and_empty(qlog: QueryLog) -> None:
+async def test_stats_window_offset_and_empty(qlog: Database) -> None:
     empty = await qlog.report(7)
     assert (empty.total, empty.answer_rate, empty.per_day) == (0, 0.0, [])
     await fill_report_data(qlog)
@@ -886,7 +882,7 @@ async def test_stats_window_offset_and_empty(qlog: QueryLog) -> None:
     assert [d.day for d in wib.per_day][:2] == ["2024-03-01", "2024-03-03"]
 
 
-async def test_coverage_counts_answered_only(qlog: QueryLog) -> None:
+async def test_coverage_counts_answered_only(qlog: Database) -> None:
     await fill_report_data(qlog)
     coverage = await qlog.coverage()
     assert coverage == Coverage(
@@ -895,7 +891,7 @@ async def test_coverage_counts_answered_only(qlog: QueryLog) -> None:
     )
 
 
-async def test_export_rows_have_all_columns_and_net_vote(qlog: QueryLog) -> None:
+async def test_export_rows_have_all_columns_and_net_vote(qlog: Database) -> None:
     await fill_report_data(qlog)
     rows = await qlog.export_rows(None)
     assert [row["id"] for row in rows] == ["r1", "r2", "r3", "r4", "r5"]
@@ -928,7 +924,7 @@ def test_rows_to_csv_empty_and_formula_guard() -> None:
     assert next(iter(csv.DictReader(io.StringIO(raw_text))))["text"] == "=1+1"
 
 
-async def test_csv_of_real_export_round_trips(qlog: QueryLog) -> None:
+async def test_csv_of_real_export_round_trips(qlog: Database) -> None:
     await store(qlog, rec(id="c", text='a,b "c"\nd'))
     parsed = list(csv.DictReader(io.StringIO(rows_to_csv(await qlog.export_rows()))))
     assert parsed[0]["text"] == 'a,b "c"\nd'
@@ -938,7 +934,7 @@ async def test_csv_of_real_export_round_trips(qlog: QueryLog) -> None:
 # --------------------------------------------------------------------------- retention
 
 
-async def test_purge_older_than(qlog: QueryLog, db_path: Path) -> None:
+async def test_purge_older_than(qlog: Database, db_path: Path) -> None:
     await store(
         qlog,
         rec(id="old1", asked_at=NOW - timedelta(days=100)),
@@ -955,14 +951,14 @@ async def test_purge_older_than(qlog: QueryLog, db_path: Path) -> None:
         await qlog.purge_older_than(-1)
 
 
-async def test_purge_removes_old_orphan_feedback(qlog: QueryLog, db_path: Path, monkeypatch) -> None:
+async def test_purge_removes_old_orphan_feedback(qlog: Database, db_path: Path, monkeypatch) -> None:
     await qlog.set_feedback("never-written", 1, 1)
-    monkeypatch.setattr(storage, "_utcnow", lambda: NOW + timedelta(days=60))
+    monkeypatch.setattr(qlog, "clock", lambda: NOW + timedelta(days=60))
     assert await qlog.purge_older_than(30) == 0
     assert raw(db_path, "SELECT COUNT(*) FROM feedback") == [(0,)]
 
 
-async def test_unanswered_skips_questions_declined_on_purpose(qlog: QueryLog) -> None:
+async def test_unanswered_skips_questions_declined_on_purpose(qlog: Database) -> None:
     qlog.log(rec(text="makasih", normalized="", answered=False, reason="chitchat"))
     qlog.log(rec(text="berapa dpt?", normalized="dpt", answered=False, reason="fact_question"))
     qlog.log(rec(text="parkir tamu?", normalized="parkir tamu", answered=False, reason="no_match"))

@@ -77,7 +77,7 @@ def build_application(
     """The bot with every handler registered; nothing is contacted until it is initialized.
 
     ``matcher`` must be built on ``kb``. ``query_log`` is owned by the caller (tests pass
-    an open ``QueryLog`` or a stand-in); with ``database_path`` instead, the application
+    an open ``Database`` or a stand-in); with ``database_path`` instead, the application
     opens the query log there in ``post_init`` and closes it in ``post_shutdown``.
     ``request``/``updates_request`` replace PTB's HTTP client (tests pass a fake);
     ``rate_limiter=False`` drops PTB's AIORateLimiter (for benchmarks that measure

@@ -10,7 +10,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.service import NoQuestionLog
-from bot.storage import StorageError, open_query_log
+from bot.storage import StorageError, open_database
 from bot.telegram.context import App, deps
 from bot.text.answers import ADMIN_COMMANDS, PUBLIC_COMMANDS
 
@@ -25,7 +25,7 @@ async def open_storage(application: App) -> None:
     d = deps(application)
     service = d.service
     if d.database_path is not None and service.database is None:
-        service.log = await open_query_log(d.database_path)
+        service.log = await open_database(d.database_path)
         logger.info("query log: %s", d.database_path)
     if service.database is None:
         return

@@ -28,7 +28,7 @@ from telegram.ext import ContextTypes
 
 from bot.knowledge.loader import KnowledgeBaseError
 from bot.service import AlreadyTaught, NotTeachable, Service
-from bot.storage import QueryLog, Stats, StorageError, rows_to_csv
+from bot.storage import Database, Stats, StorageError
 from bot.telegram.arguments import UsageError, parse_days, parse_learned_id
 from bot.telegram.context import deps
 from bot.telegram.messaging import command_argument, edit_html, reply_html
@@ -67,6 +67,7 @@ from bot.text.admin import (
 )
 from bot.text.answers import STALE_BUTTON_TEXT, Keyboard
 from bot.text.callback_data import TEACH_DONE, parse_review_page, parse_teach
+from bot.text.exports import rows_to_csv
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class NoStorageError(Exception):
     """The bot runs without a database (tests, benchmarks): admin data is unavailable."""
 
 
-def _database(service: Service) -> QueryLog:
+def _database(service: Service) -> Database:
     if service.database is None:
         raise NoStorageError
     return service.database
