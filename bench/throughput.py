@@ -26,10 +26,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT)]
 
-import fakes  # noqa: E402  (the tests' recording fake Bot API)
-from fake_bot_api import FakeBotApi  # noqa: E402
+
 from telegram import Update  # noqa: E402
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
 
@@ -38,6 +37,8 @@ from bot.core.matcher import Matcher  # noqa: E402
 from bot.knowledge.loader import load_kb  # noqa: E402
 from bot.storage import open_database  # noqa: E402
 from bot.telegram.app import build_application  # noqa: E402
+from tests.support import fakes  # noqa: E402  (the tests' recording fake Bot API)
+from tests.support.fake_bot_api import FakeBotApi  # noqa: E402
 
 TOKEN = "123456:" + "A" * 35
 DEV = ROOT.parent / "shared" / "eval" / "dev.yaml"

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import REPO_ROOT
 
 
 def test_ask_prints_divisi_subbag_duty_and_confidence(capsys: pytest.CaptureFixture[str]) -> None:
@@ -43,7 +42,7 @@ def test_ask_jsonl_answers_every_line_in_order() -> None:
         capture_output=True,
         text=True,
         encoding="utf-8",
-        cwd=ROOT,
+        cwd=REPO_ROOT,
         check=True,
     )
     rows = [json.loads(line) for line in run.stdout.splitlines()]

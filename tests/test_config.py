@@ -21,9 +21,9 @@ from bot.config import (
     setup_logging,
 )
 from bot.knowledge.loader import DEFAULT_KB_DIR
+from tests.support import REPO_ROOT
 
 TOKEN = "123456789:AAHfakeFakeFakeFakeFakeFakeFake_-12"
-REPO = Path(__file__).resolve().parent.parent
 
 
 def _load(env: dict[str, str], dotenv: str | None = None, tmp_path: Path | None = None) -> Settings:
@@ -197,7 +197,7 @@ def test_missing_dotenv_file_is_fine(tmp_path: Path) -> None:
 
 
 def test_env_example_lists_every_setting() -> None:
-    listed = parse_dotenv((REPO / ".env.example").read_text(encoding="utf-8"))
+    listed = parse_dotenv((REPO_ROOT / ".env.example").read_text(encoding="utf-8"))
     read = {
         "TELEGRAM_BOT_TOKEN",
         "TELEGRAM_API_BASE_URL",
@@ -217,7 +217,7 @@ def test_env_example_lists_every_setting() -> None:
     assert set(listed) == read
     assert listed["TELEGRAM_BOT_TOKEN"] == ""  # never a real token in the repository
     with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN is not set"):
-        load_settings({}, dotenv_path=REPO / ".env.example")
+        load_settings({}, dotenv_path=REPO_ROOT / ".env.example")
 
 
 # -- logging ---------------------------------------------------------------------------

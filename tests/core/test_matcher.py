@@ -7,6 +7,7 @@ import pytest
 from bot.core.matcher import Matcher, Reason
 from bot.core.model import KnowledgeBase, Level
 from bot.knowledge.loader import DEFAULT_KB_DIR, load_kb
+from tests.support import DATA
 
 
 def top(matcher: Matcher, question: str) -> tuple[str | None, str | None]:
@@ -134,11 +135,10 @@ def test_accuracy_on_independent_holdout_sets(
     shared_matcher: Matcher, name: str, divisi_bar: float, subbag_bar: float
 ) -> None:
     """Questions written without seeing the KB or the dev set (tests/data/)."""
-    from pathlib import Path
 
     from bot.evaluation import evaluate
 
-    report = evaluate(shared_matcher, Path(__file__).parent / "data" / name)
+    report = evaluate(shared_matcher, DATA / name)
     assert report.top1["divisi"].rate >= divisi_bar
     assert report.top1["subbag"].rate >= subbag_bar
     assert report.out_of_scope_declined.rate >= 0.85

@@ -6,8 +6,6 @@ Every example here was written for these tests, not taken from a scored question
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.core.answer import build_answer
@@ -15,9 +13,9 @@ from bot.core.matcher import SURE, Matcher, Reason
 from bot.core.model import KnowledgeBase, Level
 from bot.evaluation import load_labeled
 from bot.text.plain import render_plain
+from tests.support import DATA, REPO_ROOT
 
-DATA = Path(__file__).parent / "data"
-DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.yaml"
+DEV = REPO_ROOT.parent / "shared" / "eval" / "dev.yaml"
 
 
 def answered_units(matcher: Matcher, question: str) -> tuple[str | None, str | None]:

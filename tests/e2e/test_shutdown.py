@@ -19,19 +19,20 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from fake_bot_api import Call, FakeBotApi
-from test_e2e import (
+
+from tests.support.bot_process import (
     START_TIMEOUT,
     STOP_TIMEOUT,
     TOKEN,
     TOKEN_SECRET,
     BotProcess,
-    _tail,
     plain,
     running_bot,
+    tail,
     wait_until_ready,
     wait_while_alive,
 )
+from tests.support.fake_bot_api import Call, FakeBotApi
 
 pytestmark = pytest.mark.e2e
 
@@ -62,7 +63,7 @@ def stop(bot: BotProcess) -> int:
     try:
         return bot.proc.wait(timeout=STOP_TIMEOUT)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"the bot did not exit within {STOP_TIMEOUT}s of SIGTERM:\n" + _tail(bot.output()))
+        pytest.fail(f"the bot did not exit within {STOP_TIMEOUT}s of SIGTERM:\n" + tail(bot.output()))
 
 
 def answers(api: FakeBotApi, chats: dict[int, str]) -> list[Call]:
@@ -76,10 +77,10 @@ def wait_for_answers(
     deadline = time.monotonic() + timeout
     while len({c.params["chat_id"] for c in answers(api, chats)}) < count:
         if bot.proc.poll() is not None:
-            pytest.fail(f"the bot exited with {bot.proc.returncode}:\n" + _tail(bot.output()))
+            pytest.fail(f"the bot exited with {bot.proc.returncode}:\n" + tail(bot.output()))
         if time.monotonic() > deadline:
             got = len({c.params["chat_id"] for c in answers(api, chats)})
-            pytest.fail(f"only {got} of {count} chats answered within {timeout}s:\n" + _tail(bot.output()))
+            pytest.fail(f"only {got} of {count} chats answered within {timeout}s:\n" + tail(bot.output()))
         try:
             api.wait_for(lambda c: c.method == "sendMessage", 0.5, since=api.mark())
         except TimeoutError:
@@ -95,7 +96,7 @@ def logged_questions(db: Path) -> Counter[tuple[int, str]]:
 def check_output(bot: BotProcess) -> None:
     output = bot.output()
     assert TOKEN not in output and TOKEN_SECRET not in output
-    assert "Traceback" not in output, _tail(output)
+    assert "Traceback" not in output, tail(output)
 
 
 def test_sigterm_mid_stream_finishes_logs_everything_and_never_answers_twice(tmp_path: Path) -> None:
@@ -118,8 +119,8 @@ def test_sigterm_mid_stream_finishes_logs_everything_and_never_answers_twice(tmp
             try:
                 code = first.proc.wait(timeout=STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
-                pytest.fail(f"no exit within {STOP_TIMEOUT}s of SIGTERM:\n" + _tail(first.output()))
-            assert code == 0, _tail(first.output())
+                pytest.fail(f"no exit within {STOP_TIMEOUT}s of SIGTERM:\n" + tail(first.output()))
+            assert code == 0, tail(first.output())
             check_output(first)
         run1 = answers(api, chats)
         assert answered_at_sigterm < BEFORE_SIGTERM, "SIGTERM should land while questions are in flight"
@@ -143,7 +144,7 @@ def test_sigterm_mid_stream_finishes_logs_everything_and_never_answers_twice(tmp
                 "the restart",
             )
             wait_for_answers(api, second, chats, QUESTIONS, 60)
-            assert stop(second) == 0, _tail(second.output())
+            assert stop(second) == 0, tail(second.output())
             check_output(second)
     per_chat = Counter(c.params["chat_id"] for c in answers(api, chats))
     assert set(per_chat) == set(chats)

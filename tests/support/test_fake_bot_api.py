@@ -11,10 +11,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from fake_bot_api import BOT_USERNAME, Call, FakeBotApi, UploadedFile
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter
+
+from tests.support.fake_bot_api import BOT_USERNAME, Call, FakeBotApi, UploadedFile
 
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"
 

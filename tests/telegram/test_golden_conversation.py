@@ -23,16 +23,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-import fakes
-from fakes import TOKEN, FakeRequest, Upload
-
 from bot.config import Settings
 from bot.core.matcher import Matcher
 from bot.core.model import KnowledgeBase
 from bot.storage import open_database
 from bot.telegram.app import build_application
+from tests.support import DATA, fakes
+from tests.support.fakes import TOKEN, FakeRequest, Upload
 
-GOLDEN = Path(__file__).parent / "data" / "golden_conversation.jsonl"
+GOLDEN = DATA / "golden_conversation.jsonl"
 ADMIN_ID = 777
 OTHER_ID = 4343
 

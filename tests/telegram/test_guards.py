@@ -29,18 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import fakes
 import pytest
-from fake_bot_api import FakeBotApi
-from fakes import BOT_USERNAME, GROUP_ID, TOKEN, USER_ID, ApiError, FakeRequest, buttons
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Update
 from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.ext import Application
 from telegram.request import RequestData
-from test_e2e import START_TIMEOUT, bot_env, message_to, plain, running_bot, wait_while_alive
-from test_e2e import TOKEN as E2E_TOKEN
 
 from bot import cli
 from bot.config import Settings, setup_logging
@@ -61,6 +56,11 @@ from bot.text.answers import (
     unit_not_found_html,
 )
 from bot.text.html import split_message, utf16_length
+from tests.support import fakes
+from tests.support.bot_process import START_TIMEOUT, bot_env, message_to, plain, running_bot, wait_while_alive
+from tests.support.bot_process import TOKEN as E2E_TOKEN
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.fakes import BOT_USERNAME, GROUP_ID, TOKEN, USER_ID, ApiError, FakeRequest, buttons
 
 ADMIN_ID = 777
 ERROR_CHAT = -1009999

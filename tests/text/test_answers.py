@@ -6,7 +6,6 @@ import html
 import re
 
 import pytest
-from fakes import html_problems
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -30,6 +29,7 @@ from bot.text.answers import (
 )
 from bot.text.callback_data import MAX_CALLBACK_DATA, callback_data, parse_callback
 from bot.text.html import split_message, utf16_length
+from tests.support.fakes import html_problems
 
 HOSTILE = '<b>bold</b> & <a href="x">link</a> &amp; <script>'
 

@@ -19,9 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import fakes
 import pytest
-from fakes import TOKEN, USER_ID, FakeRequest, Upload, buttons
 from telegram.error import NetworkError
 from telegram.ext import Application, CallbackContext
 
@@ -47,6 +45,8 @@ from bot.text.admin import (
 )
 from bot.text.answers import ADMIN_COMMANDS, STALE_BUTTON_TEXT, listable_units
 from bot.text.html import utf16_length
+from tests.support import fakes
+from tests.support.fakes import TOKEN, USER_ID, FakeRequest, Upload, buttons
 
 ADMIN_ID = 777
 OTHER_ID = 4343

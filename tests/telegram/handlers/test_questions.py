@@ -16,9 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-import fakes
 import pytest
-from fakes import BOT_USERNAME, GROUP_ID, TOKEN, USER_ID, FakeRequest, buttons
 from telegram import Update
 from telegram.error import InvalidToken
 from telegram.ext import Application
@@ -32,6 +30,8 @@ from bot.telegram.app import build_application, run_bot
 from bot.telegram.context import deps
 from bot.text.answers import ADMIN_COMMANDS, EXAMPLE_QUESTIONS, PUBLIC_COMMANDS
 from bot.text.html import utf16_length
+from tests.support import fakes
+from tests.support.fakes import BOT_USERNAME, GROUP_ID, TOKEN, USER_ID, FakeRequest, buttons
 
 ADMIN_ID = 777
 SDM_QUESTION = "siapa yang mengurus kenaikan gaji berkala pegawai?"
