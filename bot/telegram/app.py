@@ -81,8 +81,8 @@ def build_application(
     opens the query log there in ``post_init`` and closes it in ``post_shutdown``.
     ``request``/``updates_request`` replace PTB's HTTP client (tests pass a fake);
     ``rate_limiter=False`` drops PTB's AIORateLimiter (for benchmarks that measure
-    handler cost, not Telegram's flood limits). ``clock`` drives the guards (tests pass
-    a fake one).
+    handler cost, not Telegram's flood limits). ``clock`` drives the guards and the
+    error handler's report cooldown (tests pass a fake one).
     """
     if matcher.kb is not kb:
         raise ValueError("the matcher must be built on the given knowledge base")
@@ -122,7 +122,7 @@ def build_application(
     application.bot_data[DEPS_KEY] = BotDeps(settings, service, database_path=database_path)
     application.add_handlers(guard_handlers(settings, clock=clock))  # negative groups: they run first
     application.add_handlers(handlers())
-    application.add_error_handler(ErrorHandler(settings))
+    application.add_error_handler(ErrorHandler(settings, clock=clock))
     return application
 
 

@@ -164,6 +164,11 @@ class QuestionRateLimit:
         self.clock = clock
         self._users: dict[int, _UserWindow] = {}
 
+    @property
+    def tracked(self) -> int:
+        """How many users' recent questions are kept in memory (at most :data:`MAX_TRACKED`)."""
+        return len(self._users)
+
     def check(self, user_id: int) -> str:
         """Count one question by ``user_id`` and say what to do with it."""
         if self.per_minute <= 0:

@@ -12,6 +12,7 @@ import itertools
 import json
 import re
 import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -56,13 +57,18 @@ class Upload:
 
 
 class FakeRequest(BaseRequest):
-    """The Bot API, in memory: answers known methods, records every call, fails on the rest."""
+    """The Bot API, in memory: answers known methods, records every call, fails on the rest.
+
+    :meth:`fail` makes a method fail from now on; :meth:`inject` makes its next calls
+    fail once each (an API error or a raised exception, e.g. a timeout).
+    """
 
     def __init__(self, *, bot_id: int = BOT_ID, username: str = BOT_USERNAME) -> None:
         self.bot_user = {"id": bot_id, "is_bot": True, "first_name": "Tupoksi", "username": username}
         self.records: list[tuple[str, dict[str, Any]]] = []
         self.errors: dict[str, ApiError] = {}
         self.unexpected: list[str] = []
+        self.faults: dict[str, deque[ApiError | Exception]] = {}
         self._message_ids = itertools.count(1)
 
     # -- BaseRequest -------------------------------------------------------------------
@@ -88,6 +94,13 @@ class FakeRequest(BaseRequest):
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
+        queue = self.faults.get(api_method)
+        if queue:
+            fault = queue.popleft()
+            self.records.append((api_method, dict(request_data.parameters) if request_data else {}))
+            if isinstance(fault, Exception):
+                raise fault
+            return fault.status, fault.body()
         parameters = dict(request_data.parameters) if request_data else {}
         for name, (filename, content, _mimetype) in (
             request_data.multipart_data if request_data else {}
@@ -145,6 +158,9 @@ class FakeRequest(BaseRequest):
     def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
         return True
 
+    def _api_leaveChat(self, params: dict[str, Any]) -> bool:
+        return True
+
     def _message(self, params: dict[str, Any], message_id: int | None = None) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
         chat = (
@@ -165,6 +181,14 @@ class FakeRequest(BaseRequest):
     def fail(self, method: str, status: int = 400, description: str = "Bad Request", **kw: Any) -> None:
         """Make ``method`` fail from now on (400 bad request, 403 blocked, 429 with retry_after)."""
         self.errors[method] = ApiError(status, description, **kw)
+
+    def inject(self, method: str, *faults: ApiError | Exception) -> None:
+        """The next calls of ``method`` fail with ``faults``, one each, then work again."""
+        self.faults.setdefault(method, deque()).extend(faults)
+
+    def texts_to(self, chat_id: int) -> list[str]:
+        """Texts sent to ``chat_id`` (including attempts that failed)."""
+        return [p["text"] for m, p in self.records if m == "sendMessage" and int(p["chat_id"]) == chat_id]
 
     def calls(self, method: str | None = None) -> list[dict[str, Any]]:
         """Parameters of every call of ``method`` (every call at all when None)."""

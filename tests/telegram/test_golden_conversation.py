@@ -23,16 +23,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings
-from bot.core.matcher import Matcher
 from bot.core.model import KnowledgeBase
 from bot.storage import open_database
-from bot.telegram.app import build_application
 from tests.support import DATA, fakes
-from tests.support.fakes import TOKEN, FakeRequest, Upload
+from tests.support.fakes import Upload
+from tests.support.harness import ADMIN_ID, running
 
 GOLDEN = DATA / "golden_conversation.jsonl"
-ADMIN_ID = 777
 OTHER_ID = 4343
 
 _QUESTION_ID = re.compile(r"\b[0-9a-f]{16}\b")
@@ -103,28 +100,26 @@ def _data_of(params: dict[str, Any], prefix: str) -> list[str]:
 
 
 async def _converse(kb: KnowledgeBase, database: Path) -> list[tuple[str, dict[str, Any]]]:
-    api = FakeRequest()
     store = await open_database(database)
-    settings = Settings(token=TOKEN, admin_ids=frozenset({ADMIN_ID}), rate_limit_per_minute=0)
-    app = build_application(
-        settings, kb, Matcher(kb), store, request=api, updates_request=api, rate_limiter=False
+    harness = running(
+        kb,
+        None,
+        store,
+        forget_start=False,  # start-up calls (getMe, the command menus) are part of the recording
+        rate_limiter=False,
+        admin_ids=frozenset({ADMIN_ID}),
+        rate_limit_per_minute=0,
     )
-
-    async def send(payload: dict[str, Any]) -> None:
-        await app.process_update(fakes.to_update(payload, app.bot))
-
-    def last_sent() -> dict[str, Any]:
-        return api.calls("sendMessage")[-1]
-
-    async def press(data: str, after: dict[str, Any], user_id: int = fakes.USER_ID) -> None:
-        pressed = fakes.bot_message(after.get("text", "..."), chat=fakes.private_chat(user_id))
-        if after.get("reply_markup"):
-            pressed["reply_markup"] = after["reply_markup"]
-        await send(fakes.callback(data, message=pressed, user_id=user_id))
-
     try:
-        async with app:
-            await app.post_init(app)
+        async with harness as bot:
+            api, send = bot.api, bot.send
+
+            def last_sent() -> dict[str, Any]:
+                return api.calls("sendMessage")[-1]
+
+            async def press(data: str, after: dict[str, Any], user_id: int = fakes.USER_ID) -> None:
+                await bot.press(data, after=after, user_id=user_id)
+
             # -- everyone, private chat
             await send(fakes.command("/start"))
             start = last_sent()
@@ -202,7 +197,6 @@ async def _converse(kb: KnowledgeBase, database: Path) -> list[tuple[str, dict[s
             await send(fakes.command("/reload", user_id=ADMIN_ID))
             await send(fakes.command("/reload now", user_id=ADMIN_ID))
             await send(fakes.edited(fakes.private_text("siapa yang mengurus arsip?")))
-        await app.post_shutdown(app)
     finally:
         await store.close()
     assert not api.unexpected

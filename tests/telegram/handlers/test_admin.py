@@ -8,13 +8,12 @@ Every text the bot sends is checked to be valid Telegram HTML within 4096 charac
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import io
 import re
 import threading
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,10 +26,11 @@ from bot import service
 from bot.config import Settings
 from bot.core.matcher import Matcher
 from bot.core.model import KnowledgeBase, Level
+from bot.service import NoQuestionLog, QuestionLog
 from bot.storage import EXPORT_COLUMNS, Database, QueryRecord, StorageError, open_database
 from bot.telegram import app as telegram_app
 from bot.telegram.app import build_application, run_bot
-from bot.telegram.context import BotDeps, deps
+from bot.telegram.context import deps
 from bot.telegram.handlers.admin import ADMIN_COMMAND_HANDLERS
 from bot.telegram.lifecycle import PURGE_JOB, open_storage, purge_old_questions
 from bot.text import reports
@@ -44,11 +44,10 @@ from bot.text.admin import (
     STORAGE_ERROR_TEXT,
 )
 from bot.text.answers import ADMIN_COMMANDS, STALE_BUTTON_TEXT, listable_units
-from bot.text.html import utf16_length
 from tests.support import fakes
 from tests.support.fakes import TOKEN, USER_ID, FakeRequest, Upload, buttons
+from tests.support.harness import ADMIN_ID, Harness, running
 
-ADMIN_ID = 777
 OTHER_ID = 4343
 SDM_QUESTION = "siapa yang mengurus kenaikan gaji berkala pegawai?"
 ARSIP_QUESTION = "siapa yang mengelola arsip surat masuk?"
@@ -56,41 +55,6 @@ UNKNOWN_QUESTION = "resep rendang padang yang enak"
 LOW_QUESTION = "siapa yang urus tiket pesawat dinas"
 FACT_QUESTION = "berapa jumlah DPT banten"
 HOSTILE = '<script>alert("x")</script> & <b>tebal</b>'
-
-
-@dataclass
-class Bot:
-    """The application, what it said (``api``) and its database (``store``)."""
-
-    app: Application
-    api: FakeRequest
-    store: Database
-
-    @property
-    def d(self) -> BotDeps:
-        return deps(self.app)
-
-    async def send(self, payload: dict[str, Any]) -> None:
-        await self.app.process_update(fakes.to_update(payload, self.app.bot))
-
-    async def admin(self, text: str) -> None:
-        await self.send(fakes.command(text, user_id=ADMIN_ID))
-
-    async def press(self, data: str, *, after: dict[str, Any] | None = None, user_id: int = ADMIN_ID) -> None:
-        """Press a button with ``data`` under the message whose send parameters are ``after``."""
-        pressed = fakes.bot_message((after or {}).get("text", "..."), chat=fakes.private_chat(user_id))
-        if after and after.get("reply_markup"):
-            pressed["reply_markup"] = after["reply_markup"]
-        await self.send(fakes.callback(data, message=pressed, user_id=user_id))
-
-    def sent(self) -> list[dict[str, Any]]:
-        return self.api.calls("sendMessage")
-
-    def last(self) -> str:
-        return self.api.last_text()
-
-    def toast(self) -> str:
-        return self.api.calls("answerCallbackQuery")[-1].get("text", "")
 
 
 @pytest.fixture
@@ -102,29 +66,19 @@ async def store(tmp_path: Path) -> AsyncIterator[Database]:
         await log.close()
 
 
-@contextlib.asynccontextmanager
-async def running(kb: KnowledgeBase, store: Database | None, **overrides: Any) -> AsyncIterator[Bot]:
-    """A started application (post_init run) with a fresh matcher, on ``store``."""
-    api = FakeRequest()
-    overrides.setdefault("rate_limit_per_minute", 0)  # the guards are tested elsewhere
-    settings = Settings(token=TOKEN, admin_ids=frozenset({ADMIN_ID}), **overrides)
-    app = build_application(
-        settings, kb, Matcher(kb), store, request=api, updates_request=api, rate_limiter=False
+def admin_bot(
+    kb: KnowledgeBase, store: QuestionLog | None, **settings: Any
+) -> AbstractAsyncContextManager[Harness]:
+    """The harness with an admin, a fresh matcher, ``store`` as the question log, no rate limits."""
+    settings.setdefault("rate_limit_per_minute", 0)  # the guards are tested in tests/telegram/test_guards.py
+    return running(
+        kb, None, store or NoQuestionLog(), rate_limiter=False, admin_ids=frozenset({ADMIN_ID}), **settings
     )
-    async with app:
-        await app.post_init(app)
-        api.reset()
-        yield Bot(app, api, store)  # type: ignore[arg-type]
-    await app.post_shutdown(app)
-    assert not api.unexpected
-    for text in api.sent_texts():
-        assert utf16_length(text) <= 4096
-        assert fakes.html_problems(text) == [], text
 
 
 @pytest.fixture
-async def bot(kb: KnowledgeBase, store: Database) -> AsyncIterator[Bot]:
-    async with running(kb, store) as harness:
+async def bot(kb: KnowledgeBase, store: Database) -> AsyncIterator[Harness]:
+    async with admin_bot(kb, store) as harness:
         yield harness
 
 
@@ -179,7 +133,7 @@ ADMIN_COMMAND_LINES = [
 
 
 @pytest.mark.parametrize("command", ADMIN_COMMAND_LINES)
-async def test_non_admins_get_a_polite_refusal_that_reveals_nothing(bot: Bot, command: str) -> None:
+async def test_non_admins_get_a_polite_refusal_that_reveals_nothing(bot: Harness, command: str) -> None:
     await bot.send(fakes.private_text(UNKNOWN_QUESTION))
     await bot.store.add_learned(UNKNOWN_QUESTION, UNKNOWN_QUESTION, "subbag-sdm", "subbag", ADMIN_ID)
     matcher = bot.d.service.matcher
@@ -193,7 +147,7 @@ async def test_non_admins_get_a_polite_refusal_that_reveals_nothing(bot: Bot, co
     assert len(await bot.store.learned_phrases()) == 1  # /lupakan did nothing
 
 
-async def test_admin_rights_come_from_the_numeric_id_never_the_username(bot: Bot) -> None:
+async def test_admin_rights_come_from_the_numeric_id_never_the_username(bot: Harness) -> None:
     payload = fakes.command("/stats", user_id=OTHER_ID)
     payload["message"]["from"]["username"] = f"user{ADMIN_ID}"  # the admin's username
     await bot.send(payload)
@@ -201,14 +155,14 @@ async def test_admin_rights_come_from_the_numeric_id_never_the_username(bot: Bot
 
 
 @pytest.mark.parametrize("data", ["p1:0:1", "t1:0123456789abcdef", "t1:0123456789abcdef:subbag-sdm"])
-async def test_non_admins_cannot_press_admin_buttons(bot: Bot, data: str) -> None:
+async def test_non_admins_cannot_press_admin_buttons(bot: Harness, data: str) -> None:
     await bot.press(data, user_id=OTHER_ID)
     assert bot.api.methods() == ["answerCallbackQuery"]
     assert bot.toast() == REFUSAL_TEXT
     assert await bot.store.learned_phrases() == []
 
 
-async def test_admin_commands_in_a_group_ask_for_the_private_chat(bot: Bot) -> None:
+async def test_admin_commands_in_a_group_ask_for_the_private_chat(bot: Harness) -> None:
     await bot.send(fakes.group_text(UNKNOWN_QUESTION))
     await bot.send(fakes.command("/unanswered@TupoksiBot", group=True, user_id=ADMIN_ID))
     assert bot.last() == PRIVATE_ONLY_TEXT
@@ -233,7 +187,7 @@ async def test_admin_commands_in_a_group_ask_for_the_private_chat(bot: Bot) -> N
         ("/reload sekarang", "/reload"),
     ],
 )
-async def test_odd_arguments_get_a_usage_message(bot: Bot, command: str, usage: str) -> None:
+async def test_odd_arguments_get_a_usage_message(bot: Harness, command: str, usage: str) -> None:
     await bot.admin(command)
     assert bot.api.methods() == ["sendMessage"]
     assert bot.last().startswith("Cara pakai: <code>" + usage)
@@ -242,7 +196,7 @@ async def test_odd_arguments_get_a_usage_message(bot: Bot, command: str, usage: 
 async def test_without_a_database_admin_commands_say_so_and_answers_have_no_vote_buttons(
     kb: KnowledgeBase,
 ) -> None:
-    async with running(kb, None) as bot:
+    async with admin_bot(kb, None) as bot:
         for command in ("/unanswered", "/stats", "/coverage", "/export", "/lupakan 1"):
             await bot.admin(command)
             assert bot.last() == NO_STORAGE_TEXT
@@ -252,7 +206,7 @@ async def test_without_a_database_admin_commands_say_so_and_answers_have_no_vote
         assert bot.toast() == STALE_BUTTON_TEXT
 
 
-async def test_a_database_failure_is_reported_politely(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_database_failure_is_reported_politely(bot: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     async def broken(*args: Any, **kwargs: Any) -> None:
         raise StorageError("computing stats failed: disk I/O error")
 
@@ -264,13 +218,13 @@ async def test_a_database_failure_is_reported_politely(bot: Bot, monkeypatch: py
 # -- /unanswered ------------------------------------------------------------------------------
 
 
-async def test_unanswered_with_nothing_to_review(bot: Bot) -> None:
+async def test_unanswered_with_nothing_to_review(bot: Harness) -> None:
     await bot.send(fakes.private_text(SDM_QUESTION))  # answered, no 👎
     await bot.admin("/unanswered")
     assert "Tidak ada pertanyaan yang perlu ditinjau" in bot.last()
 
 
-async def test_unanswered_groups_counts_and_pages_newest_first(bot: Bot) -> None:
+async def test_unanswered_groups_counts_and_pages_newest_first(bot: Harness) -> None:
     questions = [record(f"{HOSTILE} nomor {i}", ago=timedelta(minutes=i)) for i in range(PAGE_SIZE + 2)]
     repeat = record(f"{HOSTILE} nomor 0", ago=timedelta(hours=1), normalized=questions[0].normalized)
     old = record("pertanyaan lama sekali", ago=timedelta(days=10))
@@ -299,13 +253,13 @@ async def test_unanswered_groups_counts_and_pages_newest_first(bot: Bot) -> None
     assert f"{PAGE_SIZE + 3} kelompok" in bot.last()
 
 
-async def test_a_page_past_the_end_shows_the_last_page(bot: Bot) -> None:
+async def test_a_page_past_the_end_shows_the_last_page(bot: Harness) -> None:
     await stored(bot.store, record("pertanyaan satu"))
     await bot.press("p1:0:9")
     assert "halaman 1/1" in bot.api.calls("editMessageText")[0]["text"]
 
 
-async def test_downvoted_answers_are_listed_for_review(bot: Bot) -> None:
+async def test_downvoted_answers_are_listed_for_review(bot: Harness) -> None:
     await bot.send(fakes.private_text(SDM_QUESTION))
     query_id = bot.sent()[-1]["reply_markup"]["inline_keyboard"][-1][0]["callback_data"].split(":")[1]
     await bot.store.set_feedback(query_id, USER_ID, -1)
@@ -316,7 +270,7 @@ async def test_downvoted_answers_are_listed_for_review(bot: Bot) -> None:
 # -- teaching ---------------------------------------------------------------------------------
 
 
-async def test_teach_flow_end_to_end(bot: Bot) -> None:
+async def test_teach_flow_end_to_end(bot: Harness) -> None:
     # A user asks something the bot cannot answer (twice); it is kept for the admins.
     for _ in range(2):
         await bot.send(fakes.private_text(UNKNOWN_QUESTION))
@@ -368,7 +322,7 @@ async def test_teach_flow_end_to_end(bot: Bot) -> None:
     assert "tidak ditemukan atau sudah dihapus" in bot.last()
 
 
-async def test_teaching_takes_one_divisi_and_one_subbag_then_selesai(bot: Bot) -> None:
+async def test_teaching_takes_one_divisi_and_one_subbag_then_selesai(bot: Harness) -> None:
     await bot.send(fakes.private_text(UNKNOWN_QUESTION))
     await bot.store.flush()
     (group,) = await bot.store.unanswered()
@@ -395,7 +349,7 @@ async def test_teaching_takes_one_divisi_and_one_subbag_then_selesai(bot: Bot) -
     assert "<b>Sub Bagian</b>: Sub Bagian Keuangan" in bot.last()
 
 
-async def test_declined_small_talk_and_fact_questions_need_no_review(bot: Bot) -> None:
+async def test_declined_small_talk_and_fact_questions_need_no_review(bot: Harness) -> None:
     for text in (FACT_QUESTION, "makasih ya min", "selamat pagi"):
         await bot.send(fakes.private_text(text))
     await bot.send(fakes.private_text(UNKNOWN_QUESTION))
@@ -415,7 +369,7 @@ async def test_declined_small_talk_and_fact_questions_need_no_review(bot: Bot) -
         ("p1:x:1", STALE_BUTTON_TEXT),
     ],
 )
-async def test_stale_or_odd_teach_buttons_change_nothing(bot: Bot, data: str, toast: str) -> None:
+async def test_stale_or_odd_teach_buttons_change_nothing(bot: Harness, data: str, toast: str) -> None:
     greeting = record("halo", normalized="")
     await stored(bot.store, greeting)
     await bot.press(data.format(id=greeting.id))
@@ -424,7 +378,7 @@ async def test_stale_or_odd_teach_buttons_change_nothing(bot: Bot, data: str, to
     assert await bot.store.learned_phrases() == []
 
 
-async def test_lupakan_without_an_id_explains_and_lists_the_learned_phrases(bot: Bot) -> None:
+async def test_lupakan_without_an_id_explains_and_lists_the_learned_phrases(bot: Harness) -> None:
     await bot.admin("/lupakan")
     assert "Cara pakai" in bot.last() and "Belum ada frasa" in bot.last()
     learned_id = await bot.store.add_learned(HOSTILE, "tebal", "subbag-sdm", "subbag", ADMIN_ID)
@@ -437,7 +391,7 @@ async def test_lupakan_without_an_id_explains_and_lists_the_learned_phrases(bot:
 # -- feedback ---------------------------------------------------------------------------------
 
 
-async def test_answers_carry_votes_stored_once_per_user_and_changeable(bot: Bot) -> None:
+async def test_answers_carry_votes_stored_once_per_user_and_changeable(bot: Harness) -> None:
     await bot.send(fakes.private_text(SDM_QUESTION))
     reply = bot.sent()[-1]
     votes = [(label, data) for label, data in buttons(reply) if data.startswith("f1:")]
@@ -464,18 +418,18 @@ async def test_answers_carry_votes_stored_once_per_user_and_changeable(bot: Bot)
     assert len(bot.api.calls("editMessageReplyMarkup")) == 2
 
 
-async def test_unanswered_replies_have_no_vote_buttons(bot: Bot) -> None:
+async def test_unanswered_replies_have_no_vote_buttons(bot: Harness) -> None:
     await bot.send(fakes.private_text(UNKNOWN_QUESTION))
     assert not [d for _, d in buttons(bot.sent()[-1]) if d.startswith("f1:")]
 
 
-async def test_example_answers_carry_votes_too(bot: Bot) -> None:
+async def test_example_answers_carry_votes_too(bot: Harness) -> None:
     await bot.press("q1:0", user_id=USER_ID)
     assert [label for label, d in buttons(bot.sent()[-1]) if d.startswith("f1:")] == ["👍", "👎"]
 
 
 @pytest.mark.parametrize("data", ["f1:0123456789abcdef:2", "f1:XYZ:1", "f1:0123456789abcdef"])
-async def test_odd_vote_buttons_are_stale(bot: Bot, data: str) -> None:
+async def test_odd_vote_buttons_are_stale(bot: Harness, data: str) -> None:
     await bot.press(data, user_id=USER_ID)
     assert bot.toast() == STALE_BUTTON_TEXT
 
@@ -483,7 +437,7 @@ async def test_odd_vote_buttons_are_stale(bot: Bot, data: str) -> None:
 # -- /stats, /coverage, /export ---------------------------------------------------------------
 
 
-async def test_stats_sends_the_numbers_and_a_chart(bot: Bot) -> None:
+async def test_stats_sends_the_numbers_and_a_chart(bot: Harness) -> None:
     await bot.send(fakes.private_text(SDM_QUESTION))
     query_id = bot.sent()[-1]["reply_markup"]["inline_keyboard"][-1][0]["callback_data"].split(":")[1]
     await bot.store.set_feedback(query_id, USER_ID, 1)
@@ -500,14 +454,14 @@ async def test_stats_sends_the_numbers_and_a_chart(bot: Bot) -> None:
     assert "Pertanyaan per hari" in photo["caption"]
 
 
-async def test_stats_without_questions_sends_no_chart(bot: Bot) -> None:
+async def test_stats_without_questions_sends_no_chart(bot: Harness) -> None:
     await bot.admin("/stats")
     assert "Statistik 30 hari terakhir" in bot.last() and "Belum ada pertanyaan" in bot.last()
     assert bot.api.calls("sendPhoto") == []
 
 
 async def test_stats_without_matplotlib_still_sends_the_numbers(
-    bot: Bot, monkeypatch: pytest.MonkeyPatch
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def missing(stats: Any) -> bytes:
         raise ImportError("No module named 'matplotlib'")
@@ -519,7 +473,7 @@ async def test_stats_without_matplotlib_still_sends_the_numbers(
     assert "Pertanyaan: 1" in bot.sent()[-2]["text"] and "Grafik tidak tersedia" in bot.last()
 
 
-async def test_coverage_counts_answers_per_unit_and_lists_what_was_never_asked(bot: Bot) -> None:
+async def test_coverage_counts_answers_per_unit_and_lists_what_was_never_asked(bot: Harness) -> None:
     await bot.send(fakes.private_text(SDM_QUESTION))
     bot.api.reset()
     await bot.admin("/coverage")
@@ -529,7 +483,7 @@ async def test_coverage_counts_answers_per_unit_and_lists_what_was_never_asked(b
     assert "Tugas yang belum pernah menjadi jawaban" in text
 
 
-async def test_export_sends_the_log_as_a_csv_document(bot: Bot) -> None:
+async def test_export_sends_the_log_as_a_csv_document(bot: Harness) -> None:
     await bot.send(fakes.private_text(SDM_QUESTION))
     await bot.send(fakes.private_text('=HYPERLINK("http://x") siapa?'))
     await stored(bot.store, record("pertanyaan lama", ago=timedelta(days=40)))
@@ -548,7 +502,7 @@ async def test_export_sends_the_log_as_a_csv_document(bot: Bot) -> None:
     assert "3 baris" in bot.api.calls("sendDocument")[-1]["caption"]
 
 
-async def test_export_of_an_empty_window_says_so(bot: Bot) -> None:
+async def test_export_of_an_empty_window_says_so(bot: Harness) -> None:
     await bot.admin("/export 1")
     assert bot.api.calls("sendDocument") == [] and "Tidak ada pertanyaan tersimpan" in bot.last()
 
@@ -563,7 +517,7 @@ async def test_reload_of_a_broken_kb_keeps_the_old_one_and_says_where(
         "id: subbag-sdm\nlevel: [oops <b>&\n", encoding="utf-8"
     )
     (kb_copy / "units" / "subbag-hukum.yaml").write_text("id: subbag-hukum\n", encoding="utf-8")
-    async with running(kb, store, kb_dir=kb_copy) as bot:
+    async with admin_bot(kb, store, kb_dir=kb_copy) as bot:
         matcher = bot.d.service.matcher
         await bot.admin("/reload")
         text = "\n".join(bot.api.sent_texts())
@@ -585,7 +539,7 @@ async def test_reload_swaps_in_a_valid_edited_kb_with_the_learned_phrases(
     )
     normalized = Matcher(kb).match(UNKNOWN_QUESTION).normalized
     await store.add_learned(UNKNOWN_QUESTION, normalized, "subbag-keuangan", "subbag", ADMIN_ID)
-    async with running(kb, store, kb_dir=kb_copy) as bot:
+    async with admin_bot(kb, store, kb_dir=kb_copy) as bot:
         await bot.send(fakes.private_text("siapa yang mengurus zorblax kantor"))
         assert bot.last().startswith("🙏 Maaf")
         await bot.admin("/reload")
@@ -615,7 +569,7 @@ async def test_questions_during_a_reload_are_answered_from_the_old_kb(
         return real_load(path)
 
     monkeypatch.setattr(service, "load_kb", slow_load)
-    async with running(kb, store, kb_dir=kb_copy) as bot:
+    async with admin_bot(kb, store, kb_dir=kb_copy) as bot:
         old = bot.d.service.matcher
         reload = asyncio.create_task(bot.admin("/reload"))
         assert await asyncio.to_thread(started.wait, 10)
@@ -632,7 +586,7 @@ async def test_questions_during_a_reload_are_answered_from_the_old_kb(
 async def test_the_daily_job_purges_questions_older_than_the_retention(
     kb: KnowledgeBase, store: Database
 ) -> None:
-    async with running(kb, store, log_retention_days=30) as bot:
+    async with admin_bot(kb, store, log_retention_days=30) as bot:
         (job,) = bot.app.job_queue.get_jobs_by_name(PURGE_JOB)
         assert job.job.trigger.interval == timedelta(days=1)
         old, recent = record("lama", ago=timedelta(days=31)), record("baru", ago=timedelta(days=29))
@@ -643,7 +597,7 @@ async def test_the_daily_job_purges_questions_older_than_the_retention(
         assert await store.query(recent.id) is not None and await store.feedback(old.id) == {}
 
 
-async def test_200_concurrent_questions_all_end_up_as_rows(bot: Bot) -> None:
+async def test_200_concurrent_questions_all_end_up_as_rows(bot: Harness) -> None:
     questions = [SDM_QUESTION, ARSIP_QUESTION, UNKNOWN_QUESTION, LOW_QUESTION]
     updates = [
         fakes.to_update(fakes.private_text(questions[i % 4], user_id=10_000 + i), bot.app.bot)

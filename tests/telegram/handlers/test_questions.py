@@ -1,9 +1,7 @@
-"""The Telegram bot, offline: real KB and matcher, a recording fake of the Bot API.
+"""Questions through the real application: private chats, groups (mention, reply, /tanya), hostile input.
 
-Each test feeds the updates Telegram would send and asserts what a user would
-see: the texts, the buttons, what was edited in place, and what was kept for
-the admins. Every text the bot sends is also checked to be valid Telegram HTML
-within the 4096-character limit.
+Each test feeds the updates Telegram would send and asserts what a user would see and
+what was kept for the admins; the harness checks every text is valid Telegram HTML.
 """
 
 from __future__ import annotations
@@ -11,140 +9,23 @@ from __future__ import annotations
 import io
 import logging
 import re
-import signal
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
 import pytest
-from telegram import Update
-from telegram.error import InvalidToken
-from telegram.ext import Application
 
-from bot.config import RedactingFilter, Settings
+from bot.config import RedactingFilter
 from bot.core.matcher import Matcher
-from bot.core.model import Duty, KnowledgeBase, Level
+from bot.core.model import Duty, KnowledgeBase
 from bot.storage import QueryRecord
-from bot.telegram import app as telegram_app
-from bot.telegram.app import build_application, run_bot
-from bot.telegram.context import deps
-from bot.text.answers import ADMIN_COMMANDS, EXAMPLE_QUESTIONS, PUBLIC_COMMANDS
 from bot.text.html import utf16_length
 from tests.support import fakes
-from tests.support.fakes import BOT_USERNAME, GROUP_ID, TOKEN, USER_ID, FakeRequest, buttons
+from tests.support.fakes import BOT_USERNAME, GROUP_ID, TOKEN, USER_ID, buttons
+from tests.support.harness import Harness, running
 
-ADMIN_ID = 777
 SDM_QUESTION = "siapa yang mengurus kenaikan gaji berkala pegawai?"
 ARSIP_QUESTION = "siapa yang mengelola arsip surat masuk?"
 DAPIL_QUESTION = "penataan daerah pemilihan dan alokasi kursi"
 CHATTER = "nanti siang makan di mana ya? ada yang mau nitip kopi?"
-
-
-@dataclass
-class Harness:
-    """The application plus what it said (``api``) and what it logged (``log``)."""
-
-    app: Application
-    api: FakeRequest
-    log: fakes.RecordingLog
-
-    async def send(self, payload: dict[str, Any]) -> None:
-        await self.app.process_update(fakes.to_update(payload, self.app.bot))
-
-    def sent(self) -> list[dict[str, Any]]:
-        return self.api.calls("sendMessage")
-
-
-async def _harness(kb: KnowledgeBase, matcher: Matcher, **settings: Any) -> AsyncIterator[Harness]:
-    api = FakeRequest()
-    log = fakes.RecordingLog()
-    app = build_application(
-        Settings(token=TOKEN, **settings), kb, matcher, log, request=api, updates_request=api
-    )
-    async with app:
-        assert app.post_init is not None
-        await app.post_init(app)  # run_polling would call it; tests must do it themselves
-        harness = Harness(app, api, log)
-        yield harness
-    assert not api.unexpected
-    for text in api.sent_texts():
-        assert utf16_length(text) <= 4096
-        assert fakes.html_problems(text) == [], text
-
-
-@pytest.fixture
-async def bot(kb: KnowledgeBase, shared_matcher: Matcher) -> AsyncIterator[Harness]:
-    async for harness in _harness(kb, shared_matcher, admin_ids=frozenset({ADMIN_ID})):
-        harness.api.reset()  # forget start-up (getMe, setMyCommands)
-        yield harness
-
-
-# -- start-up ---------------------------------------------------------------------------
-
-
-async def test_start_up_sets_public_commands_for_everyone_and_admin_ones_for_admins(
-    kb: KnowledgeBase, shared_matcher: Matcher
-) -> None:
-    async for h in _harness(kb, shared_matcher, admin_ids=frozenset({ADMIN_ID, 778})):
-        menus = {(c["scope"]["type"], c["scope"].get("chat_id")): c for c in h.api.calls("setMyCommands")}
-        public = [c["command"] for c in menus[("default", None)]["commands"]]
-        assert public == [name for name, _ in PUBLIC_COMMANDS]
-        assert "reload" not in public
-        for admin in (ADMIN_ID, 778):
-            admin_menu = {c["command"]: c["description"] for c in menus[("chat", admin)]["commands"]}
-            assert set(admin_menu) == {n for n, _ in PUBLIC_COMMANDS + ADMIN_COMMANDS}
-            assert admin_menu["divisi"].startswith("Daftar Divisi")
-
-
-async def test_start_up_survives_an_admin_who_never_opened_the_bot(
-    kb: KnowledgeBase, shared_matcher: Matcher
-) -> None:
-    api = FakeRequest()
-    app = build_application(
-        Settings(token=TOKEN, admin_ids=frozenset({ADMIN_ID})),
-        kb,
-        shared_matcher,
-        request=api,
-        updates_request=api,
-    )
-    api.fail("setMyCommands", 400, "Bad Request: chat not found")
-    async with app:
-        await app.post_init(app)
-    assert len(api.calls("setMyCommands")) == 2  # both menus tried, nothing raised
-
-
-# -- /start and /help -------------------------------------------------------------------
-
-
-async def test_start_introduces_the_bot_with_three_example_buttons(bot: Harness) -> None:
-    await bot.send(fakes.command("/start"))
-    (reply,) = bot.sent()
-    assert "Tupoksi Bot" in reply["text"]
-    assert "/divisi" in reply["text"] and "/struktur" in reply["text"]
-    assert "/reload" not in reply["text"]  # not an admin
-    labels = [label for label, _ in buttons(reply)]
-    assert labels == list(EXAMPLE_QUESTIONS)
-    assert all(data.startswith("q1:") for _, data in buttons(reply))
-
-
-async def test_help_lists_admin_commands_only_for_admins_in_private(bot: Harness) -> None:
-    await bot.send(fakes.command("/help", user_id=ADMIN_ID))
-    assert "/reload" in bot.api.last_text() and "/unanswered" in bot.api.last_text()
-
-
-async def test_help_in_a_group_explains_mention_reply_and_tanya(bot: Harness) -> None:
-    await bot.send(fakes.command(f"/help@{BOT_USERNAME}", group=True))
-    text = bot.api.last_text()
-    assert f"@{BOT_USERNAME}" in text and "balas pesan saya" in text and "/tanya" in text
-
-
-async def test_example_button_posts_the_answer_to_that_question(bot: Harness) -> None:
-    await bot.send(fakes.callback("q1:0"))
-    assert bot.api.calls("answerCallbackQuery")
-    text = bot.api.last_text()
-    assert EXAMPLE_QUESTIONS[0] in text
-    assert "Sub Bagian Sumber Daya Manusia" in text
-    assert bot.log.records[-1].text == EXAMPLE_QUESTIONS[0]
 
 
 # -- questions in a private chat --------------------------------------------------------
@@ -199,13 +80,9 @@ async def test_a_broken_query_log_does_not_stop_the_answer(
         def log(self, record: QueryRecord) -> None:
             raise RuntimeError("disk full")
 
-    api = FakeRequest()
-    app = build_application(
-        Settings(token=TOKEN), kb, shared_matcher, Broken(), request=api, updates_request=api
-    )
-    async with app:
-        await app.process_update(fakes.to_update(fakes.private_text(SDM_QUESTION), app.bot))
-    assert "Sub Bagian Sumber Daya Manusia" in api.last_text()
+    async with running(kb, shared_matcher, Broken()) as bot:
+        await bot.send(fakes.private_text(SDM_QUESTION))
+        assert "Sub Bagian Sumber Daya Manusia" in bot.last()
     assert "query log failed" in caplog.text
 
 
@@ -304,136 +181,6 @@ async def test_unknown_commands_in_groups_stay_silent(bot: Harness) -> None:
     assert bot.api.records == []
 
 
-# -- /divisi, /subbag, /struktur --------------------------------------------------------
-
-
-async def test_divisi_lists_the_seven_divisions_as_buttons(bot: Harness) -> None:
-    await bot.send(fakes.command("/divisi"))
-    (reply,) = bot.sent()
-    assert "7 Divisi" in reply["text"]
-    data = [d for _, d in buttons(reply)]
-    assert sorted(data) == sorted(f"u1:{u.id}" for u in deps(bot.app).service.kb.units_at(Level.DIVISI))
-
-
-@pytest.mark.parametrize(
-    ("query", "name"),
-    [
-        ("teknis", "Divisi Teknis Penyelenggaraan"),
-        ("hukum", "Divisi Hukum dan Pengawasan"),
-        ("Datin", "Divisi Data dan Informasi"),
-        ("sdm", "Divisi Sumber Daya Manusia dan Litbang"),
-    ],
-)
-async def test_divisi_with_a_name_shows_that_card(bot: Harness, query: str, name: str) -> None:
-    await bot.send(fakes.command(f"/divisi {query}"))
-    (reply,) = bot.sent()
-    assert f"🏛 <b>{name}</b>" in reply["text"]
-    assert "\n1. " in reply["text"] and "\n2. " in reply["text"]  # numbered duties
-    assert "Sub Bagian terkait" in reply["text"]
-    assert ("« Semua Divisi", "l1:divisi") in buttons(reply)
-
-
-async def test_subbag_card_has_its_bagian_above_and_linked_divisi(bot: Harness) -> None:
-    await bot.send(fakes.command("/subbag umum"))
-    text = bot.api.last_text()
-    bagian = text.index("Bagian Keuangan, Umum, dan Logistik")
-    title = text.index("🗂 <b>Sub Bagian Umum dan Logistik</b>")
-    assert bagian < title
-    assert "Divisi terkait</b>: Divisi Keuangan, Umum dan Rumah Tangga" in text
-    labels = [label for label, _ in buttons(bot.sent()[-1])]
-    assert "Divisi Perencanaan dan Logistik" in labels
-
-
-async def test_subbag_lists_the_six_sub_bagian(bot: Harness) -> None:
-    await bot.send(fakes.command("/subbag"))
-    assert len(buttons(bot.sent()[-1])) == 6
-
-
-async def test_unknown_unit_name_says_so_and_offers_the_list(bot: Harness) -> None:
-    await bot.send(fakes.command("/divisi zzqx"))
-    reply = bot.sent()[-1]
-    assert "tidak ditemukan" in reply["text"]
-    assert len(buttons(reply)) == 7
-
-
-async def test_struktur_shows_every_unit_in_a_tree(bot: Harness, kb: KnowledgeBase) -> None:
-    await bot.send(fakes.command("/struktur"))
-    text = bot.api.last_text()
-    for unit in kb.units:
-        assert unit.short_name in text or unit.name in text
-    assert "├" in text and "└" in text
-
-
-# -- buttons ----------------------------------------------------------------------------
-
-
-async def test_unit_button_opens_the_card_in_place(bot: Harness) -> None:
-    pressed = fakes.bot_message("Mungkin maksud Anda ...", chat=fakes.private_chat())
-    await bot.send(fakes.callback("u1:subbag-sdm", message=pressed))
-    assert bot.api.methods() == ["answerCallbackQuery", "editMessageText"]
-    (edit,) = bot.api.calls("editMessageText")
-    assert edit["message_id"] == pressed["message_id"]
-    assert "🗂 <b>Sub Bagian Sumber Daya Manusia</b>" in edit["text"]
-    assert ("« Semua Sub Bagian", "l1:subbag") in buttons(edit)
-
-
-async def test_list_button_shows_the_list_in_place(bot: Harness) -> None:
-    await bot.send(fakes.callback("l1:divisi"))
-    (edit,) = bot.api.calls("editMessageText")
-    assert len(buttons(edit)) == 7
-
-
-async def test_pressing_the_same_button_twice_is_harmless(bot: Harness) -> None:
-    bot.api.fail("editMessageText", 400, "Bad Request: message is not modified")
-    await bot.send(fakes.callback("u1:div-teknis"))
-    assert bot.api.methods() == ["answerCallbackQuery", "editMessageText"]
-
-
-@pytest.mark.parametrize("data", ["u1:no-such-unit", "zz:whatever", "q1:99", "l1:bagian"])
-async def test_stale_buttons_are_answered_and_change_nothing(bot: Harness, data: str) -> None:
-    await bot.send(fakes.callback(data))
-    (answered,) = bot.api.calls("answerCallbackQuery")
-    assert "tidak berlaku" in answered["text"]
-    assert bot.api.sent_texts() == []
-
-
-# -- inline mode ------------------------------------------------------------------------
-
-
-async def test_inline_query_offers_likely_units_that_post_answer_cards(bot: Harness) -> None:
-    await bot.send(fakes.inline_query(SDM_QUESTION))
-    (answer,) = bot.api.calls("answerInlineQuery")
-    results = answer["results"]
-    assert 1 <= len(results) <= 5
-    assert answer["cache_time"] <= 60
-    assert len({r["id"] for r in results}) == len(results)
-    titles = [r["title"] for r in results]
-    assert any("Subbag SDM" in t for t in titles)
-    card = next(r for r in results if "Subbag SDM" in r["title"])["input_message_content"]
-    assert SDM_QUESTION in card["message_text"]
-    assert "Sub Bagian Sumber Daya Manusia" in card["message_text"]
-    assert card["parse_mode"] == "HTML"
-
-
-async def test_empty_inline_query_offers_the_examples(bot: Harness) -> None:
-    await bot.send(fakes.inline_query(""))
-    (answer,) = bot.api.calls("answerInlineQuery")
-    assert [r["title"] for r in answer["results"]] == list(EXAMPLE_QUESTIONS)
-
-
-async def test_inline_query_without_a_match_offers_the_private_chat(bot: Harness) -> None:
-    await bot.send(fakes.inline_query("resep rendang padang"))
-    (answer,) = bot.api.calls("answerInlineQuery")
-    assert answer["results"] == []
-    assert answer["button"]["start_parameter"] == "tanya"
-
-
-async def test_chosen_inline_result_is_logged_as_inline(bot: Harness) -> None:
-    await bot.send(fakes.chosen_inline_result("subbag-sdm", SDM_QUESTION))
-    (record,) = bot.log.records
-    assert (record.source, record.text, record.answered) == ("inline", SDM_QUESTION, True)
-
-
 # -- hostile input, long messages, secrets ----------------------------------------------
 
 HOSTILE = '<script>alert("x")</script> & <b>tebal</b> &amp;'
@@ -467,7 +214,7 @@ def _kb_with_many_duties(kb: KnowledgeBase, unit_id: str, copies: int) -> Knowle
 
 async def test_a_card_longer_than_telegram_allows_is_split_cleanly(kb: KnowledgeBase) -> None:
     big = _kb_with_many_duties(kb, "subbag-sdm", 120)
-    async for h in _harness(big, Matcher(big)):
+    async with running(big, Matcher(big), forget_start=False) as h:
         h.api.reset()
         await h.send(fakes.command("/subbag sdm"))
         parts = h.sent()
@@ -493,7 +240,7 @@ async def test_the_token_never_reaches_the_logs(kb: KnowledgeBase, shared_matche
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
     try:
-        async for h in _harness(kb, shared_matcher):
+        async with running(kb, shared_matcher, forget_start=False) as h:
             await h.send(fakes.private_text(SDM_QUESTION))
             await h.send(fakes.callback("u1:div-teknis"))
     finally:
@@ -512,72 +259,3 @@ async def test_a_user_who_blocked_the_bot_is_logged_not_raised(
     assert bot.api.methods() == ["sendMessage"]
     assert "error while handling an update" in caplog.text
     assert len(bot.log.records) == 1  # the question is still kept
-
-
-# -- building and running ---------------------------------------------------------------
-
-
-async def test_api_base_url_points_the_bot_at_another_server(
-    kb: KnowledgeBase, shared_matcher: Matcher
-) -> None:
-    settings = Settings(token=TOKEN, api_base_url="http://127.0.0.1:8081/bot")
-    app = build_application(
-        settings, kb, shared_matcher, request=FakeRequest(), updates_request=FakeRequest()
-    )
-    assert app.bot.base_url == f"http://127.0.0.1:8081/bot{TOKEN}"
-    assert app.bot.base_file_url == f"http://127.0.0.1:8081/file/bot{TOKEN}"
-    assert app.bot.defaults is not None and app.bot.defaults.parse_mode == "HTML"
-
-
-class _Runs:
-    """Stands in for PTB's run_polling/run_webhook and records how they were called."""
-
-    def __init__(self, error: Exception | None = None) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.error = error
-
-    def polling(self, app: Application, **kwargs: Any) -> None:
-        self.calls.append(("polling", kwargs))
-        if self.error:
-            raise self.error
-
-    def webhook(self, app: Application, **kwargs: Any) -> None:
-        self.calls.append(("webhook", kwargs))
-
-
-@pytest.fixture
-def runs(monkeypatch: pytest.MonkeyPatch) -> _Runs:
-    recorder = _Runs()
-    monkeypatch.setattr(telegram_app, "setup_logging", lambda settings: None)  # keep pytest's logging
-    # Plain functions, so they bind to the application like the methods they replace.
-    monkeypatch.setattr(Application, "run_polling", lambda app, **kw: recorder.polling(app, **kw))
-    monkeypatch.setattr(Application, "run_webhook", lambda app, **kw: recorder.webhook(app, **kw))
-    return recorder
-
-
-def test_run_long_polls_all_update_types_and_stops_on_sigint_and_sigterm(runs: _Runs) -> None:
-    assert run_bot(Settings(token=TOKEN)) == 0
-    ((mode, kwargs),) = runs.calls
-    assert mode == "polling"
-    assert kwargs["allowed_updates"] == Update.ALL_TYPES
-    assert {signal.SIGINT, signal.SIGTERM} <= set(kwargs["stop_signals"])
-
-
-def test_run_uses_a_webhook_when_one_is_configured(runs: _Runs) -> None:
-    settings = Settings(
-        token=TOKEN, webhook_url="https://bot.example.org/tg/hook", webhook_port=9000, webhook_secret="s3cret"
-    )
-    assert run_bot(settings) == 0
-    ((mode, kwargs),) = runs.calls
-    assert mode == "webhook"
-    assert kwargs["webhook_url"] == "https://bot.example.org/tg/hook"
-    assert (kwargs["url_path"], kwargs["port"], kwargs["secret_token"]) == ("tg/hook", 9000, "s3cret")
-
-
-def test_run_with_a_rejected_token_says_so_in_one_line(
-    runs: _Runs, capsys: pytest.CaptureFixture[str]
-) -> None:
-    runs.error = InvalidToken(f"The token `{TOKEN}` was rejected by the server.")
-    assert run_bot(Settings(token=TOKEN)) == 2
-    err = capsys.readouterr().err
-    assert err == "tupoksi: Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather\n"
