@@ -2,6 +2,12 @@
 
 Everything the bot knows is usable without Telegram: ask questions, score a
 labeled set, validate the knowledge base, read the query-log reports.
+
+Every subcommand reads the same settings (environment over ``.env``, see
+:func:`bot.config.load_settings`), and every fatal start-up problem (a bad setting,
+an invalid knowledge base, an unusable database, a rejected token, no network) is
+one line on stderr and an :class:`~bot.config.ExitCode`, never a traceback.
+The help is English; what the bot answers stays Indonesian.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot import __version__
+from bot.config import DISCOVER, EXIT_CODE_MEANINGS, ExitCode, Settings, StartupError, load_settings
 from bot.core.answer import build_answer
 from bot.core.matcher import Candidate, Matcher, MatchResult
 from bot.core.model import KnowledgeBase
@@ -25,10 +33,6 @@ from bot.text.plain import render_plain
 
 if TYPE_CHECKING:
     from bot.storage import Database
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_INVALID = 2
 
 
 def _candidates_json(candidates: Sequence[Candidate]) -> list[dict]:
@@ -48,84 +52,67 @@ def result_json(result: MatchResult) -> dict:
     }
 
 
-def _load(kb_dir: Path) -> Matcher:
-    return Matcher(load_kb(kb_dir))
+def _kb_dir(args: argparse.Namespace, settings: Settings) -> Path:
+    """--kb, else KB_DIR (environment or .env), else the knowledge base installed with the bot."""
+    return args.kb or settings.kb_dir
 
 
-def cmd_ask(args: argparse.Namespace) -> int:
+def _load(args: argparse.Namespace, settings: Settings) -> Matcher:
+    return Matcher(load_kb(_kb_dir(args, settings)))
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question, or one per stdin line with --jsonl."""
-    matcher = _load(args.kb)
+    matcher = _load(args, settings)
     if args.jsonl:
         stdin = sys.stdin
         if hasattr(stdin, "reconfigure"):
             stdin.reconfigure(encoding="utf-8", errors="replace")
         for line in stdin:
             print(json.dumps(result_json(matcher.match(line.rstrip("\r\n"))), ensure_ascii=False), flush=True)
-        return EXIT_OK
+        return ExitCode.OK
     question = " ".join(args.question)
     if not question.strip():
-        print('Tulis pertanyaannya, misalnya: tupoksi ask "siapa yang mengurus arsip?"', file=sys.stderr)
-        return EXIT_INVALID
+        print('tupoksi: no question given: tupoksi ask "siapa yang mengurus arsip?"', file=sys.stderr)
+        return ExitCode.CONFIG
     result = matcher.match(question)
     print(render_plain(build_answer(result, matcher.kb, matcher.config.ambiguity_margin)))
-    return EXIT_OK
+    return ExitCode.OK
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     """Score the matcher on a labeled YAML set."""
     from bot.evaluation import evaluate
 
+    matcher = _load(args, settings)
     try:
-        report = evaluate(_load(args.kb), args.file)
+        report = evaluate(matcher, args.file)
     except (OSError, ValueError, KeyError) as exc:
-        print(f"cannot evaluate {args.file}: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+        print(f"tupoksi: cannot evaluate {args.file}: {exc}", file=sys.stderr)
+        return ExitCode.CONFIG
     lines = report.lines()
     print("\n".join(lines if args.verbose else lines[len(report.misses) :]))
-    return EXIT_OK
+    return ExitCode.OK
 
 
-def cmd_check_kb(args: argparse.Namespace) -> int:
-    """Validate a KB folder; exit 2 listing every problem."""
-    kb = load_kb(args.path)
+def cmd_check_kb(args: argparse.Namespace, settings: Settings) -> int:
+    """Validate a KB folder; exit 3 listing every problem."""
+    path = args.path or _kb_dir(args, settings)
+    kb = load_kb(path)
     print(
-        f"OK: {args.path}: {len(kb.units)} units, {kb.duty_count} duties, "
-        f"version {kb.version} ({kb.content_hash})"
+        f"OK: {path}: {len(kb.units)} units, {kb.duty_count} duties, version {kb.version} ({kb.content_hash})"
     )
-    return EXIT_OK
+    return ExitCode.OK
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Start the Telegram bot with settings from the environment and .env."""
-    from bot.config import ConfigError, load_settings
-
-    try:
-        settings = load_settings(dotenv_path=args.env_file)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"tupoksi: {problem}", file=sys.stderr)
-        return EXIT_INVALID
     # Opt in to python-telegram-bot's timedelta durations now, so a 429 does not print a
     # deprecation warning on every flood-control retry (we never read retry_after ourselves).
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     from bot.telegram.app import run_bot  # imports telegram: only when the bot runs
 
-    # An explicit --kb wins over KB_DIR.
-    return run_bot(settings, kb_dir=args.kb if args.kb != DEFAULT_KB_DIR else settings.kb_dir)
-
-
-def _database_path(args: argparse.Namespace) -> Path:
-    """--db, else DATABASE_PATH from the environment or .env, else the default."""
-    from bot.config import DEFAULT_DATABASE_PATH, parse_dotenv
-
-    if args.db:
-        return args.db
-    values: dict[str, str] = {}
-    dotenv = Path(".env")
-    if dotenv.is_file():
-        values.update(parse_dotenv(dotenv.read_text(encoding="utf-8"), ".env"))
-    values.update({k: v for k, v in os.environ.items() if v.strip()})
-    return Path(values.get("DATABASE_PATH") or DEFAULT_DATABASE_PATH)
+    return run_bot(settings, kb_dir=_kb_dir(args, settings))
 
 
 def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -164,15 +151,18 @@ async def _learned_text(args: argparse.Namespace, kb: KnowledgeBase, log: Databa
     return learned_yaml(kb, await log.learned_phrases())
 
 
-def _print_from_log(args: argparse.Namespace, produce: Callable[..., Awaitable[str]]) -> int:
+def _print_from_log(
+    args: argparse.Namespace, settings: Settings, produce: Callable[..., Awaitable[str]]
+) -> int:
     """Open the query log read for a report, print what ``produce`` makes of it."""
     from bot.storage import StorageError, open_database
 
-    path = _database_path(args)
-    if not path.exists():
-        print(f"no query log at {path} yet (set DATABASE_PATH or --db)", file=sys.stderr)
-        return EXIT_INVALID
-    kb = load_kb(args.kb)
+    path = args.db or settings.database_path  # --db, else DATABASE_PATH, else the default
+    if not path.is_file():
+        what = "is not a file" if path.exists() else "does not exist (yet)"
+        problem = f"cannot use the database {path}: it {what}; set DATABASE_PATH or pass --db"
+        raise StartupError(ExitCode.DATABASE, [problem])
+    kb = load_kb(_kb_dir(args, settings))
 
     async def run() -> str:
         log = await open_database(path)
@@ -182,64 +172,96 @@ def _print_from_log(args: argparse.Namespace, produce: Callable[..., Awaitable[s
             await log.close()
 
     try:
-        print(asyncio.run(run()), end="")
+        text = asyncio.run(run())
     except StorageError as exc:
-        print(f"cannot read the query log: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    return EXIT_OK
+        raise StartupError(ExitCode.DATABASE, [f"cannot use the database {path}: {exc}"]) from exc
+    print(text, end="")
+    return ExitCode.OK
 
 
-def cmd_report(args: argparse.Namespace) -> int:
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     """Query-log reports without Telegram."""
-    return _print_from_log(args, _report_text)
+    return _print_from_log(args, settings, _report_text)
 
 
-def cmd_export_learned(args: argparse.Namespace) -> int:
+def cmd_export_learned(args: argparse.Namespace, settings: Settings) -> int:
     """Print the phrases admins taught, as YAML to merge into the KB."""
-    return _print_from_log(args, _learned_text)
+    return _print_from_log(args, settings, _learned_text)
+
+
+EXIT_CODES_HELP = (
+    "settings: environment variables over a .env file (./.env, else the checkout's .env);\n"
+    "every setting is explained in .env.example.\n\n"
+    "exit codes:\n" + "".join(f"  {int(code)}  {meaning}\n" for code, meaning in EXIT_CODE_MEANINGS.items())
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
+    """The argument parser with every subcommand; all help is English."""
     parser = argparse.ArgumentParser(
-        prog="tupoksi", description="Tupoksi Bot: siapa yang mengurus apa di KPU Provinsi Banten."
+        prog="tupoksi",
+        description=(
+            "Tupoksi Bot: tells staff of KPU Provinsi Banten which Divisi and Sub Bagian handle\n"
+            "a matter, from the duty lists of the office's SOP. It runs as a Telegram bot\n"
+            "(tupoksi run) and from the command line."
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
-        "--kb", type=Path, default=DEFAULT_KB_DIR, help="knowledge base folder (default: %(default)s)"
+        "--kb",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"knowledge base folder (default: KB_DIR, else {DEFAULT_KB_DIR})",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    env_file_help = "settings file to read instead of looking for .env"
+    parser.add_argument("--env-file", type=Path, default=None, metavar="FILE", help=env_file_help)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ask = sub.add_parser("ask", help="answer a question")
-    ask.add_argument("question", nargs="*", help="the question (omit with --jsonl)")
+    ask = sub.add_parser("ask", help="answer a question (printed in Indonesian, as the bot says it)")
+    ask.add_argument(
+        "question", nargs="*", help="the question, in quotes or as separate words (omit with --jsonl)"
+    )
     ask.add_argument(
         "--jsonl", action="store_true", help="read questions from stdin, print one JSON object per line"
     )
     ask.set_defaults(func=cmd_ask)
 
     ev = sub.add_parser("eval", help="score the matcher on a labeled YAML set")
-    ev.add_argument("file", type=Path)
+    ev.add_argument("file", type=Path, help="labeled questions, in the format of ../shared/eval/dev.yaml")
     ev.add_argument("-v", "--verbose", action="store_true", help="also list every miss")
     ev.set_defaults(func=cmd_eval)
 
     check = sub.add_parser("check-kb", help="validate a knowledge base")
-    check.add_argument("path", nargs="?", type=Path, default=DEFAULT_KB_DIR)
+    check.add_argument(
+        "path", nargs="?", type=Path, default=None, help="knowledge base folder (default: as --kb)"
+    )
     check.set_defaults(func=cmd_check_kb)
 
     run = sub.add_parser("run", help="start the Telegram bot (settings: environment and .env)")
-    run.add_argument(
-        "--env-file", type=Path, default=Path(".env"), help="settings file (default: %(default)s)"
-    )
+    # Also accepted after "run"; SUPPRESS keeps a --env-file given before "run".
+    run.add_argument("--env-file", type=Path, default=argparse.SUPPRESS, metavar="FILE", help=env_file_help)
     run.set_defaults(func=cmd_run)
+
     report = sub.add_parser("report", help="query-log reports: unanswered, stats, coverage")
-    report.add_argument("report", choices=("unanswered", "stats", "coverage"))
-    report.add_argument("--days", type=_positive_int, default=None, help="only the last N days")
-    report.add_argument("--limit", type=_positive_int, default=50, help="unanswered groups to list")
+    report.add_argument(
+        "report",
+        choices=("unanswered", "stats", "coverage"),
+        help="unanswered: questions to review; stats: numbers per day; coverage: units and duties asked",
+    )
+    report.add_argument("--days", type=_positive_int, default=None, metavar="N", help="only the last N days")
+    report.add_argument(
+        "--limit", type=_positive_int, default=50, metavar="N", help="unanswered groups to list (default: 50)"
+    )
     report.add_argument("--csv", action="store_true", help="CSV instead of text")
-    report.add_argument("--db", type=Path, default=None, help="database file (default: DATABASE_PATH)")
+    db_help = "database file (default: DATABASE_PATH)"
+    report.add_argument("--db", type=Path, default=None, metavar="FILE", help=db_help)
     report.set_defaults(func=cmd_report)
 
     learned = sub.add_parser("export-learned", help="print the phrases admins taught, as YAML")
-    learned.add_argument("--db", type=Path, default=None, help="database file (default: DATABASE_PATH)")
+    learned.add_argument("--db", type=Path, default=None, metavar="FILE", help=db_help)
     learned.set_defaults(func=cmd_export_learned)
     return parser
 
@@ -258,14 +280,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``tupoksi`` and ``python -m bot``."""
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        # Only "run" talks to Telegram: the others neither need nor check the token.
+        settings = load_settings(dotenv_path=args.env_file or DISCOVER, require_token=args.command == "run")
+        return args.func(args, settings)
+    except StartupError as exc:
+        return exc.report()
     except KnowledgeBaseError as exc:
-        print(f"The knowledge base is invalid ({len(exc.problems)} problem(s)):", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return EXIT_INVALID
+        return StartupError(ExitCode.KB, [f"invalid knowledge base: {p}" for p in exc.problems]).report()
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # "tupoksi ... | head": the reader left, nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.OK
 
 
 if __name__ == "__main__":

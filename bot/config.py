@@ -12,9 +12,12 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterable, Mapping
+import sys
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from enum import Enum, IntEnum
 from pathlib import Path
+from typing import Literal, TextIO
 from urllib.parse import urlparse
 
 from bot.knowledge.loader import DEFAULT_KB_DIR
@@ -26,14 +29,63 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_DATABASE_PATH = Path("data/tupoksi.sqlite3")
 REDACTED = "<redacted>"
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# The checkout this package runs from, if any (an editable install or ``python -m bot``).
+_CHECKOUT = Path(__file__).resolve().parent.parent
 
 
-class ConfigError(Exception):
+class _Dotenv(Enum):
+    DISCOVER = "discover"
+
+
+# ``dotenv_path=DISCOVER``: look for ``.env`` as :func:`find_dotenv` does.
+DISCOVER = _Dotenv.DISCOVER
+
+
+class ExitCode(IntEnum):
+    """Exit codes of every ``tupoksi`` subcommand; :data:`EXIT_CODE_MEANINGS` says what each means."""
+
+    OK = 0
+    ERROR = 1
+    CONFIG = 2
+    KB = 3
+    TOKEN_REJECTED = 4
+    NETWORK = 5
+    DATABASE = 6
+
+
+# What each exit code means, as ``tupoksi --help`` lists it.
+EXIT_CODE_MEANINGS = {
+    ExitCode.OK: "success",
+    ExitCode.ERROR: "unexpected error (a bug: reported with a traceback)",
+    ExitCode.CONFIG: "usage error, malformed .env, missing, malformed or bad setting",
+    ExitCode.KB: "invalid knowledge base (every problem as file:line: message)",
+    ExitCode.TOKEN_REJECTED: "Telegram rejected TELEGRAM_BOT_TOKEN",
+    ExitCode.NETWORK: "the Bot API cannot be reached (network, TELEGRAM_API_BASE_URL)",
+    ExitCode.DATABASE: "the database cannot be used (DATABASE_PATH, --db)",
+}
+
+
+class StartupError(Exception):
+    """A fatal start-up problem: printed as one line per problem, no traceback, then exit ``code``."""
+
+    def __init__(self, code: ExitCode, problems: Iterable[str]) -> None:
+        self.code = code
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+    def report(self, stream: TextIO | None = None) -> int:
+        """Print every problem as ``tupoksi: ...`` on stderr; return the exit code."""
+        stream = stream or sys.stderr
+        for problem in self.problems:
+            print(f"tupoksi: {problem}", file=stream)
+        return int(self.code)
+
+
+class ConfigError(StartupError):
     """The settings are unusable; ``problems`` holds one sentence per problem."""
 
     def __init__(self, problems: Iterable[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
+        super().__init__(ExitCode.CONFIG, problems)
 
 
 @dataclass(frozen=True)
@@ -152,22 +204,54 @@ def _unescape(body: str) -> str:
 # -- loading ---------------------------------------------------------------------------
 
 
-def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None = Path(".env")) -> Settings:
-    """Read ``env`` (default: ``os.environ``) over ``dotenv_path`` (if it exists) and validate.
+def dotenv_candidates() -> list[Path]:
+    """Where ``.env`` is looked for, in order: the working directory, then the checkout."""
+    candidates = [Path.cwd() / ".env"]
+    if (_CHECKOUT / "pyproject.toml").is_file() and _CHECKOUT / ".env" not in candidates:
+        candidates.append(_CHECKOUT / ".env")
+    return candidates
 
+
+def find_dotenv(
+    dotenv_path: Path | Literal[_Dotenv.DISCOVER] | None = DISCOVER,
+) -> tuple[Path | None, list[Path]]:
+    """The settings file to read (None: there is none) and the files looked for.
+
+    ``dotenv_path`` names the file; with :data:`DISCOVER` it is the first existing one of
+    :func:`dotenv_candidates`; with None no file is read.
+    """
+    if dotenv_path is None:
+        return None, []
+    looked = dotenv_candidates() if dotenv_path is DISCOVER else [dotenv_path]
+    return next((path for path in looked if path.is_file()), None), looked
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    dotenv_path: Path | Literal[_Dotenv.DISCOVER] | None = DISCOVER,
+    *,
+    require_token: bool = True,
+) -> Settings:
+    """Read ``env`` (default: ``os.environ``) over the ``.env`` file and validate.
+
+    ``dotenv_path``: a file to read if it exists, :data:`DISCOVER` (the default) to look
+    for ``.env`` as :func:`find_dotenv` does, or None to read none. ``require_token=False``
+    is for the subcommands that never talk to Telegram: the token is then neither required
+    nor checked.
     Raises :class:`ConfigError` listing every problem, one sentence each.
     """
     merged: dict[str, str] = {}
-    if dotenv_path is not None and dotenv_path.is_file():
+    dotenv, looked = find_dotenv(dotenv_path)
+    if dotenv is not None:
         try:
-            text = dotenv_path.read_text(encoding="utf-8")
+            text = dotenv.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError([f"cannot read {dotenv_path}: {exc}"]) from exc
-        merged.update(parse_dotenv(text, str(dotenv_path)))
+            raise ConfigError([f"cannot read {dotenv}: {exc}"]) from exc
+        merged.update(parse_dotenv(text, str(dotenv)))
     source = os.environ if env is None else env
     merged.update({k: v for k, v in source.items() if v.strip()})
-    reader = _Reader({k: v.strip() for k, v in merged.items() if v.strip()})
-    settings = reader.settings()
+    reader = _Reader({k: v.strip() for k, v in merged.items() if v.strip()}, dotenv, looked)
+    settings = reader.settings(require_token)
     if reader.problems:
         raise ConfigError(reader.problems)
     return settings
@@ -176,13 +260,17 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
 class _Reader:
     """Typed access to the merged variables, collecting one problem per bad value."""
 
-    def __init__(self, values: Mapping[str, str]) -> None:
+    def __init__(
+        self, values: Mapping[str, str], dotenv: Path | None = None, looked: Sequence[Path] = ()
+    ) -> None:
         self.values = values
+        self.dotenv = dotenv  # the .env file read, if any
+        self.looked = looked  # the .env files looked for
         self.problems: list[str] = []
 
-    def settings(self) -> Settings:
+    def settings(self, require_token: bool = True) -> Settings:
         return Settings(
-            token=self.token(),
+            token=self.token() if require_token else self.values.get("TELEGRAM_BOT_TOKEN", ""),
             api_base_url=self.url("TELEGRAM_API_BASE_URL"),
             database_path=Path(self.values.get("DATABASE_PATH", DEFAULT_DATABASE_PATH)),
             admin_ids=self.ids("ADMIN_IDS", "Telegram user ids") or frozenset(),
@@ -201,10 +289,15 @@ class _Reader:
     def token(self) -> str:
         token = self.values.get("TELEGRAM_BOT_TOKEN")
         if token is None:
-            self.problems.append(
-                "TELEGRAM_BOT_TOKEN is not set: copy .env.example to .env and put the token "
-                "from @BotFather there (or set it in the environment)"
-            )
+            if self.dotenv is not None:
+                where = f"put the token from @BotFather in {self.dotenv}"
+            else:
+                looked = f" ({' or '.join(map(str, self.looked))})" if self.looked else ""
+                where = (
+                    f"there is no .env{looked}: copy .env.example to .env and put the token "
+                    "from @BotFather there"
+                )
+            self.problems.append(f"TELEGRAM_BOT_TOKEN is not set: {where} (or set it in the environment)")
             return ""
         if not TOKEN_PATTERN.match(token):
             # Never echo the value: a malformed token may still be mostly secret.

@@ -31,7 +31,7 @@ def test_ask_not_found_names_nearest_units_or_declines_politely(capsys: pytest.C
 
 def test_ask_without_question_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask"]) == 2
-    assert "Tulis pertanyaannya" in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith("tupoksi: no question given")
 
 
 def test_ask_jsonl_answers_every_line_in_order() -> None:
@@ -82,11 +82,11 @@ def test_check_kb_accepts_the_real_kb(capsys: pytest.CaptureFixture[str]) -> Non
     assert "17 units, 148 duties" in capsys.readouterr().out
 
 
-def test_check_kb_rejects_a_broken_file_with_exit_2(
+def test_check_kb_rejects_a_broken_file_with_exit_3(
     kb_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (kb_copy / "units" / "subbag-sdm.yaml").write_text("id: subbag-sdm\nlevel: [oops\n", encoding="utf-8")
-    assert main(["check-kb", str(kb_copy)]) == 2
+    assert main(["check-kb", str(kb_copy)]) == 3
     err = capsys.readouterr().err
     assert "knowledge/units/subbag-sdm.yaml:" in err and "invalid YAML" in err
 
@@ -160,8 +160,8 @@ def test_report_rejects_bad_days_and_missing_db(tmp_path: Path, capsys: pytest.C
     with pytest.raises(SystemExit):
         main(["report", "stats", "--days", "-5", "--db", str(tmp_path / "x.sqlite3")])
     assert "must be 1 or more" in capsys.readouterr().err
-    assert main(["report", "stats", "--db", str(tmp_path / "missing.sqlite3")]) == 2
-    assert "no query log" in capsys.readouterr().err
+    assert main(["report", "stats", "--db", str(tmp_path / "missing.sqlite3")]) == 6
+    assert "missing.sqlite3: it does not exist (yet)" in capsys.readouterr().err
 
 
 def test_export_learned_prints_yaml_to_merge(query_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -171,3 +171,76 @@ def test_export_learned_prints_yaml_to_merge(query_db: Path, capsys: pytest.Capt
     data = yaml.safe_load(capsys.readouterr().out)
     assert data["learned_phrases"][0]["unit"] == "div-keuangan-umum-rt"
     assert data["learned_phrases"][0]["phrases"] == ["parkir motor tamu"]
+
+
+# -- --version and help ----------------------------------------------------------------------------
+
+
+def test_version_has_one_source(capsys: pytest.CaptureFixture[str]) -> None:
+    import tomllib
+
+    import bot
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"tupoksi {bot.__version__}\n"
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in project["project"] and project["project"]["dynamic"] == ["version"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "bot.__version__"}
+
+
+def _parsers() -> list:
+    import argparse
+
+    from bot.cli import build_parser
+
+    parsers, todo = [], [build_parser()]
+    while todo:
+        parser = todo.pop()
+        parsers.append(parser)
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                todo.extend(action.choices.values())
+    return parsers
+
+
+# Words of Indonesian prose; the help may name the office and its units, never speak Indonesian.
+_INDONESIAN = {
+    "yang",
+    "siapa",
+    "mengurus",
+    "pertanyaan",
+    "untuk",
+    "dengan",
+    "tidak",
+    "apa",
+    "dan",
+    "atau",
+    "ini",
+}
+
+
+def test_every_argument_has_english_help() -> None:
+    import argparse
+    import re
+
+    parsers = _parsers()
+    assert {p.prog.split()[-1] for p in parsers} >= {
+        "ask",
+        "eval",
+        "check-kb",
+        "run",
+        "report",
+        "export-learned",
+    }
+    for parser in parsers:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                assert all(a.help for a in action._choices_actions), parser.prog
+                continue
+            assert action.help and action.help != argparse.SUPPRESS, f"{parser.prog}: {action.dest}"
+        text = parser.format_help()
+        text = re.sub(r'"[^"]*"', "", text)  # a quoted example question may be Indonesian
+        words = set(re.findall(r"[a-z]+", text.lower()))
+        assert not words & _INDONESIAN, f"{parser.prog}: {words & _INDONESIAN}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -197,7 +198,10 @@ def test_missing_dotenv_file_is_fine(tmp_path: Path) -> None:
 
 
 def test_env_example_lists_every_setting() -> None:
-    listed = parse_dotenv((REPO_ROOT / ".env.example").read_text(encoding="utf-8"))
+    text = (REPO_ROOT / ".env.example").read_text(encoding="utf-8")
+    listed = parse_dotenv(text)
+    # Settings the deployment files set are documented as commented-out lines (see test_deploy.py).
+    commented = set(re.findall(r"^# ([A-Z_]+)=", text, flags=re.MULTILINE))
     read = {
         "TELEGRAM_BOT_TOKEN",
         "TELEGRAM_API_BASE_URL",
@@ -214,7 +218,8 @@ def test_env_example_lists_every_setting() -> None:
         "ALLOWED_CHAT_IDS",
         "ERROR_CHAT_ID",
     }
-    assert set(listed) == read
+    assert set(listed) | commented == read
+    assert commented == {"DATABASE_PATH", "KB_DIR"}
     assert listed["TELEGRAM_BOT_TOKEN"] == ""  # never a real token in the repository
     with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN is not set"):
         load_settings({}, dotenv_path=REPO_ROOT / ".env.example")
@@ -291,3 +296,58 @@ def test_python_m_bot_run_with_a_malformed_token_exits_2_without_traceback(tmp_p
         and "TELEGRAM_BOT_TOKEN is malformed" in proc.stderr
     )
     assert "Traceback" not in proc.stderr and "tooshort" not in proc.stderr
+
+
+# -- where .env is found -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stand-in checkout (pyproject.toml beside bot/), the process in another folder."""
+    root = tmp_path / "checkout"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[project]\n", encoding="utf-8")
+    monkeypatch.setattr("bot.config._CHECKOUT", root)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    return root
+
+
+def test_the_checkout_dotenv_is_found_from_any_folder(checkout: Path) -> None:
+    (checkout / ".env").write_text(f"TELEGRAM_BOT_TOKEN={TOKEN}\nADMIN_IDS=7\n", encoding="utf-8")
+    settings = load_settings({})
+    assert settings.token == TOKEN and settings.admin_ids == frozenset({7})
+
+
+def test_a_dotenv_in_the_working_folder_comes_first(checkout: Path) -> None:
+    (checkout / ".env").write_text("ADMIN_IDS=7\n", encoding="utf-8")
+    Path(".env").write_text(f"TELEGRAM_BOT_TOKEN={TOKEN}\nADMIN_IDS=8\n", encoding="utf-8")
+    assert load_settings({}).admin_ids == frozenset({8})
+
+
+def test_missing_token_in_an_existing_dotenv_names_that_file(checkout: Path) -> None:
+    """The error no longer says to copy .env.example when .env exists."""
+    (checkout / ".env").write_text("TELEGRAM_BOT_TOKEN=\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings({})
+    (problem,) = info.value.problems
+    assert problem == (
+        f"TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather in {checkout / '.env'} "
+        "(or set it in the environment)"
+    )
+
+
+def test_missing_dotenv_names_where_it_was_looked_for(checkout: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({})
+    (problem,) = info.value.problems
+    assert f"there is no .env ({Path.cwd() / '.env'} or {checkout / '.env'})" in problem
+    assert "copy .env.example to .env" in problem
+
+
+def test_commands_without_telegram_neither_need_nor_check_the_token() -> None:
+    assert load_settings({}, dotenv_path=None, require_token=False).token == ""
+    assert load_settings({"TELEGRAM_BOT_TOKEN": "junk"}, dotenv_path=None, require_token=False)
+    with pytest.raises(ConfigError, match="ADMIN_IDS"):  # the other settings are still checked
+        load_settings({"ADMIN_IDS": "me"}, dotenv_path=None, require_token=False)

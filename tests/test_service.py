@@ -15,7 +15,7 @@ from bot.service import AlreadyTaught, NoQuestionLog, NotTeachable, Service, Tau
 from bot.storage import Database, Source, open_database
 from tests.support.fakes import RecordingLog
 
-UNKNOWN = "resep rendang padang yang enak"
+UNKNOWN = "siapa yang urus klub mancing"
 
 
 @pytest.fixture

@@ -194,6 +194,12 @@ _UNIT_WORDS = frozenset(
     }
 )
 
+# Question words (standard forms) that may follow a passive verb: "dikumpulin siapa".
+_WHO_WHERE = frozenset({"siapa", "mana", "di mana", "ke mana", "dimana", "kemana"})
+
+# Words before an office's name that make it the other end of this office's work.
+_TOWARDS = frozenset({"ke", "dari", "untuk", "buat", "sama", "dengan", "kepada", "bagi", "oleh"})
+
 # Marks a cue kept as typed (compared with standard words, not stems).
 _SURFACE = "~"
 
@@ -543,11 +549,13 @@ class Matcher:
         """
         if candidate.learned:
             return candidate
-        best_score, best_ref = 0.0, None
+        best_score, best_rank, best_ref = 0.0, (0.0, 0.0), None
         for index in self._own_docs.get(candidate.unit_id, ()):
             score = score_of(index)
-            if score > best_score:
-                best_score, best_ref = score, self._docs[index].targets[0].cite
+            # Ties (several duties list the same words) go to the duty whose SOP text says it.
+            rank = (score, score_of.text_cover(index))
+            if score and rank > best_rank:
+                best_score, best_rank, best_ref = score, rank, self._docs[index].targets[0].cite
         duty: DutyRef | None = candidate.duty
         if best_ref is not None and best_score >= self.config.own_duty_share * candidate.score:
             duty = best_ref
@@ -556,11 +564,13 @@ class Matcher:
     def _decide(self, question: str, norm: Normalized, result: MatchResult, coverage: float) -> Reason:
         """The scope gate first (what this bot never answers), then the evidence."""
         cues = self._cues
-        handler = cues.handler(norm) or cues.asks_who_does(norm)
+        handler = cues.handler(norm) or cues.asks_who_does(norm, question)
         asks = cues.question_word(norm)
         request = cues.request(norm)
-        if cues.at_other_office(norm):
+        if cues.at_other_office(norm) and not cues.this_office(norm):
             return Reason.OTHER_OFFICE
+        if cues.other_service(norm):
+            return Reason.OTHER_AGENCY
         if not handler:
             if cues.bot_task(question):
                 return Reason.BOT_TASK
@@ -568,8 +578,6 @@ class Matcher:
                 return Reason.DEFINITION
             if cues.fact(norm) or (asks and cues.fact_topic(norm)):
                 return Reason.FACT_QUESTION
-            if cues.other_service(norm):
-                return Reason.OTHER_AGENCY
             # Another office or agency named with no request and no handler phrase: declined
             # outright without a question word, and with a bare one ("... di mana?") answered
             # only on the strong evidence an uncued question needs.
@@ -618,6 +626,14 @@ class _DutyScorer:
         self._total = total
         self._query_terms = query_terms
         self._query_idf = query_idf
+
+    def text_cover(self, index: int) -> float:
+        """How much of the question the duty's own SOP wording (its first field) explains."""
+        doc = self._matcher._docs[index]
+        if not doc.weighted_fields:
+            return 0.0
+        text, _ = doc.weighted_fields[0]
+        return sum(self._query_idf[t] for t in text & self._query_terms) / self._total
 
     def __call__(self, index: int) -> float:
         mass = self._covered.get(index, 0.0)
@@ -684,6 +700,8 @@ class _Cues:
         # Bot tasks are matched on the words as typed: "penghitungan" must not read as "hitung".
         self._bot_tasks = _by_first([tuple(tokenize(item)) for item in lex.bot_tasks if tokenize(item)])
         self._stopwords = lex.stopwords
+        self._informal = lex.informal
+        self._this_office = phrases(lex.this_office)
 
     @staticmethod
     def _spans(norm: Normalized, items: dict[str, list[tuple[str, ...]]]) -> list[range]:
@@ -718,14 +736,14 @@ class _Cues:
             if not any(span.start >= f.start and span.stop <= f.stop for f in fact_spans)
         ]
 
-    def asks_who_does(self, norm: Normalized) -> bool:
-        """A question word with a verb of doing: "yang nyusun ... siapa", "diolah siapa".
+    def asks_who_does(self, norm: Normalized, question: str) -> bool:
+        """A question word with a verb of doing: "yang nyusun ... siapa", "dikumpulin siapa".
 
         "siapa yang <verb>" and "yang <verb> ... siapa" ask who does the work, as does a
-        passive verb right before the question word; "yang menang ... siapa" asks a fact.
+        passive verb (as typed: "dikumpulin") right before the question word; "yang menang
+        ... siapa" asks a fact.
         """
-        questions = self._question_spans(norm)
-        if not questions:
+        if not self._question_spans(norm):
             return False
         topics = {span.start for span in self._spans(norm, self._fact_topics)}
         words, lemmas = norm.words, norm.lemmas
@@ -733,10 +751,11 @@ class _Cues:
             following = i + 1
             if word == "yang" and following not in topics and lemmas[following] not in self._stopwords:
                 return True
-        for span in questions:
-            for i in range(max(0, span.start - 2), span.start):
-                word = words[i]
-                if word.startswith("di") and len(word) > 4 and lemmas[i] != word:
+        tokens = tokenize(question)
+        for i, token in enumerate(tokens):
+            if token.startswith("di") and len(token) > 5 and token not in self._stopwords:
+                after = (self._informal.get(t, t) for t in tokens[i + 1 : i + 3])
+                if any(a in _WHO_WHERE for a in after):
                     return True
         return False
 
@@ -770,7 +789,15 @@ class _Cues:
         return bool(self._spans(norm, self._services))
 
     def other_office(self, norm: Normalized) -> bool:
-        return bool(self._spans(norm, self._offices))
+        """Another KPU office is what the question is about, not where something goes or
+        comes from ("kirim ke KPU Kab X", "laporan dari KPU Kota Y" are this office's work)."""
+        return any(
+            span.start == 0 or norm.words[span.start - 1] not in _TOWARDS
+            for span in self._spans(norm, self._offices)
+        )
+
+    def this_office(self, norm: Normalized) -> bool:
+        return bool(self._spans(norm, self._this_office))
 
     def at_other_office(self, norm: Normalized) -> bool:
         """Something that happens at another KPU office ("... di KPU Kabupaten Lebak")."""

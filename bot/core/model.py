@@ -122,6 +122,8 @@ class Lexicon:
     """Another agency's public service (``perpanjang sim``): declined even after ``di mana``."""
     other_offices: tuple[str, ...] = ()
     """Another KPU office's own business (``di kpu kabupaten``)."""
+    this_office: tuple[str, ...] = ()
+    """Words that bring a question about another office back to this one (``provinsi``)."""
     languages: dict[str, frozenset[str]] = field(default_factory=dict)
     """Words and particles of each regional language (already merged into the maps above)."""
 

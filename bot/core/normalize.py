@@ -37,6 +37,9 @@ _VOWELS = "aeiou"
 # Laughter as typed in chat: wkwk, hahaha, hehe, hihi, awokwok, xixi; read as one word.
 _LAUGHTER = re.compile(r"^(?:(?:wk)+w?|(?:ha)+h?|(?:he)+h?|(?:hi)+h?|a?(?:wo?k)+|(?:xi)+|(?:ck)+|lol)$")
 _LAUGHTER_MIN = 4
+# Hyphenated words whose halves mean something else alone: "perundang-undangan" is
+# legislation, but "undangan" alone is an invitation.
+_COMPOUNDS = {("perundang", "undangan"): "perundangan"}
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,9 @@ def tokenize(text: str) -> list[str]:
             token = "haha"
         if tokens and tokens[-1] == token:  # "masalah-masalah" -> one word
             continue
+        if tokens and (tokens[-1], token) in _COMPOUNDS:  # "perundang-undangan" -> one word
+            tokens[-1] = _COMPOUNDS[tokens[-1], token]
+            continue
         tokens.append(token)
     return tokens
 
@@ -161,6 +167,20 @@ class Normalizer:
             return word
         return stem
 
+    def _without_nya(self, token: str) -> str:
+        """Drop the clitic "-nya" from an acronym or a mapped word: "spjnya" -> "spj".
+
+        Sastrawi strips it from Indonesian words; acronyms, English and chat words it does
+        not know, so "wifinya" or "websitenya" would otherwise stay unknown.
+        """
+        if not token.endswith("nya") or len(token) < 5 or token in self._vocabulary:
+            return token
+        base = token[:-3]
+        lex = self.lexicon
+        if base in lex.acronyms or base in lex.english or base in lex.informal or base in self._vocabulary:
+            return base
+        return token
+
     def colloquial_root(self, word: str) -> str | None:
         """Map Jakarta-style verb forms to a standard word: nyiapin -> siapkan, dicatet -> dicatat."""
         if len(word) < 5 or self.is_known(word):
@@ -196,14 +216,20 @@ class Normalizer:
         lex = self.lexicon
         words: list[str] = []
         corrections: dict[str, str] = {}
-        for token in tokenize(text):
+        tokens = tokenize(text)
+        # In an English sentence "it" is a pronoun ("who handles it?"), not IT.
+        english = sum(token in lex.english for token in tokens) >= 2
+        for token in tokens:
+            if english and token == "it":
+                continue
+            token = self._without_nya(token)
             mapped = lex.informal.get(token) or lex.english.get(token)
             if mapped is None and fix_typos and not self.is_known(token):
                 mapped = self.colloquial_root(token)
                 if mapped is None:
                     mapped = self.correct(token)
                     if mapped is not None:
-                        mapped = lex.informal.get(mapped, mapped)
+                        mapped = lex.informal.get(mapped) or lex.english.get(mapped) or mapped
                 if mapped is not None:
                     corrections[token] = mapped
             words.extend((mapped or token).split())
@@ -214,7 +240,7 @@ class Normalizer:
         words, corrections = self.standard_words(text)
         groups = []
         for position, word in enumerate(words):
-            if word in self._stopwords:
+            if word in self._stopwords or len(word) < 2:  # a lone letter names no topic
                 continue
             options: list[tuple[str, ...]] = [(self.stem(word),)]
             expansion = self.lexicon.acronyms.get(word)

@@ -28,9 +28,15 @@ from bot.knowledge.sop import clean_cell, load_sop
 
 
 def _default_kb_dir() -> Path:
-    """knowledge/ beside the package (a checkout), else in the working directory (an install)."""
-    beside_package = Path(__file__).resolve().parents[2] / "knowledge"
-    return beside_package if beside_package.is_dir() else Path.cwd() / "knowledge"
+    """The knowledge base shipped with the code, wherever the working directory is.
+
+    An installed package carries it as ``bot/_kbdata/`` (pyproject.toml maps the
+    checkout's top-level ``knowledge/`` there); in a checkout or an editable install it
+    is ``knowledge/`` beside ``bot/``. ``KB_DIR`` or ``--kb`` choose another one.
+    """
+    package = Path(__file__).resolve().parents[1]  # bot/ (this module is bot/knowledge/loader.py)
+    installed = package / "_kbdata"
+    return installed if installed.is_dir() else package.parent / "knowledge"
 
 
 DEFAULT_KB_DIR = _default_kb_dir()
@@ -77,6 +83,7 @@ _CUE_KEYS = {
     "other_agencies",
     "other_services",
     "other_offices",
+    "this_office",
 }
 _UNIT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _PARENT_LEVEL = {Level.SUBBAG: Level.BAGIAN, Level.BAGIAN: Level.SEKRETARIAT}
@@ -324,6 +331,7 @@ def _read_lexicon(reader: _Reader, path: Path) -> Lexicon:
         bot_tasks=lower(reader.strings(path, cues, "bot_tasks", "cues")),
         other_services=lower(reader.strings(path, cues, "other_services", "cues")),
         other_offices=lower(reader.strings(path, cues, "other_offices", "cues")),
+        this_office=lower(reader.strings(path, cues, "this_office", "cues")),
     )
 
 

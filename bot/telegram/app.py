@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
@@ -32,7 +31,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.config import RedactingFilter, Settings, setup_logging
+from bot.config import ExitCode, RedactingFilter, Settings, StartupError, setup_logging
 from bot.core.matcher import Matcher
 from bot.core.model import KnowledgeBase
 from bot.knowledge.loader import load_kb
@@ -57,7 +56,6 @@ from bot.text.callback_data import (
 logger = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
 # How often AIORateLimiter retries a request Telegram answered with 429 (after retry_after).
 FLOOD_RETRIES = 3
 
@@ -166,16 +164,53 @@ def handlers() -> Sequence[BaseHandler[Any, Any, Any]]:
     ]
 
 
+class _QuietBootstrapFailure(logging.Filter):
+    """Drop PTB's own log of a failed start (a traceback of 50 lines or more).
+
+    PTB logs the error of its start-up phase ("bootstrap": getMe, deleteWebhook,
+    setWebhook) with its traceback, then raises it; :func:`run_bot` reports it in one line.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Network Retry Loop (Bootstrap")
+
+
+def _log_once_started(application: App, kb: KnowledgeBase, mode: str) -> None:
+    """Log "started" once PTB has checked the token and the database is open: a start that
+    fails prints nothing but its one-line reason."""
+    opened = application.post_init
+
+    async def started(app: App) -> None:
+        if opened is not None:
+            await opened(app)
+        logger.info(
+            "started as @%s: KB %s (%s), %d units, %s",
+            app.bot.username,
+            kb.version,
+            kb.content_hash,
+            len(kb.units),
+            mode,
+        )
+
+    application.post_init = started
+
+
 def run_bot(settings: Settings, kb_dir: Path | None = None) -> int:
     """Load the KB and serve until SIGINT/SIGTERM; the exit code for ``tupoksi run``.
 
-    Raises ``KnowledgeBaseError`` for an invalid KB (the CLI lists the problems).
+    Raises ``KnowledgeBaseError`` for an invalid KB (the CLI lists the problems). A start
+    that fails (token rejected, no network, database unusable) is printed as one line on
+    stderr, without traceback, and its :class:`ExitCode` returned.
     """
     setup_logging(settings)
     kb = load_kb(kb_dir or settings.kb_dir)
     application = build_application(settings, kb, Matcher(kb), database_path=settings.database_path)
     mode = f"webhook {settings.webhook_url}" if settings.webhook_url else "long polling"
-    logger.info("starting: KB %s (%s), %d units, %s", kb.version, kb.content_hash, len(kb.units), mode)
+    logger.debug("starting: KB %s, %s", kb.version, mode)
+    _log_once_started(application, kb, mode)
+    quiet = _QuietBootstrapFailure()
+    ptb_logger = logging.getLogger("telegram.ext")
+    ptb_logger.addFilter(quiet)
     # PTB runs on the current event loop; owning it lets us close the database on every path.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -197,20 +232,23 @@ def run_bot(settings: Settings, kb_dir: Path | None = None) -> int:
             )
     except InvalidToken:
         # PTB's message quotes the token: say it in our words instead.
-        print("tupoksi: Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather", file=sys.stderr)
-        return EXIT_INVALID
+        problem = "Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather (/token)"
+        return StartupError(ExitCode.TOKEN_REJECTED, [problem]).report()
     except NetworkError as exc:
         where = settings.api_base_url or "api.telegram.org"
         detail = RedactingFilter([settings.token]).redact(str(exc))
-        print(f"tupoksi: cannot reach the Bot API at {where}: {detail}", file=sys.stderr)
-        return EXIT_ERROR
+        return StartupError(ExitCode.NETWORK, [f"cannot reach the Bot API at {where}: {detail}"]).report()
+    except TelegramError as exc:  # e.g. setWebhook refused the WEBHOOK_URL
+        detail = RedactingFilter([settings.token]).redact(str(exc))
+        return StartupError(ExitCode.CONFIG, [f"Telegram refused to start the bot: {detail}"]).report()
     except StorageError as exc:  # from post_init: the database cannot be opened
-        print(f"tupoksi: cannot use the database {settings.database_path}: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        problem = f"cannot use the database {settings.database_path}: {exc}"
+        return StartupError(ExitCode.DATABASE, [problem]).report()
     finally:
+        ptb_logger.removeFilter(quiet)
         _close_leftovers(application, loop)
     logger.info("stopped")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _close_leftovers(application: App, loop: asyncio.AbstractEventLoop) -> None:

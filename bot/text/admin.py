@@ -245,7 +245,7 @@ def stats_html(kb: KnowledgeBase, stats: Stats) -> str:
 
 
 STATS_CHART_CAPTION = "📈 Pertanyaan per hari (batang) dan persentase terjawab (garis)."
-NO_CHART_TEXT = "(Grafik tidak tersedia: pasang matplotlib, yaitu extra <code>charts</code>.)"
+NO_CHART_TEXT = "(Grafik tidak tersedia: matplotlib belum terpasang di server bot.)"
 
 
 def coverage_html(kb: KnowledgeBase, report: reports.CoverageReport, days: int | None) -> str:

@@ -34,7 +34,7 @@ TOKEN_SECRET = TOKEN.partition(":")[2]
     ],
     ids=["bad YAML", "schema error"],
 )
-def test_a_broken_kb_at_start_exits_2_with_file_and_line(
+def test_a_broken_kb_at_start_exits_3_with_file_and_line(
     kb_copy: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -50,9 +50,10 @@ def test_a_broken_kb_at_start_exits_2_with_file_and_line(
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     monkeypatch.setattr(telegram_app, "setup_logging", lambda settings: None)
     monkeypatch.setattr(Application, "run_polling", lambda *a, **k: pytest.fail("must not start"))
-    assert cli.main(["--kb", str(kb_copy), "run"]) == 2
+    assert cli.main(["--kb", str(kb_copy), "run"]) == 3
     err = capsys.readouterr().err
-    assert err.startswith("The knowledge base is invalid"), err
+    assert err.startswith("tupoksi: invalid knowledge base: "), err
+    assert all(line.startswith("tupoksi: invalid knowledge base: ") for line in err.splitlines()), err
     assert re.search(expected, err), err
     assert "Traceback" not in err and TOKEN_SECRET not in err
 
@@ -113,8 +114,9 @@ def test_a_corrupt_database_at_start_is_one_clear_error(tmp_path: Path) -> None:
             timeout=60,
             check=False,
         )
-    assert run.returncode == 1, run.stderr[-3000:]
-    assert f"cannot use the database {database}" in run.stderr, run.stderr[-3000:]
+    assert run.returncode == 6, run.stderr[-3000:]
+    assert run.stderr.startswith(f"tupoksi: cannot use the database {database}"), run.stderr[-3000:]
+    assert run.stderr.count("\n") == 1, run.stderr[-3000:]
     assert "not a valid database" in run.stderr
     assert "Traceback" not in run.stderr, run.stderr[-3000:]
     assert E2E_TOKEN.partition(":")[2] not in run.stderr + run.stdout

@@ -110,6 +110,6 @@ def test_run_with_a_rejected_token_says_so_in_one_line(
     runs: _Runs, capsys: pytest.CaptureFixture[str]
 ) -> None:
     runs.error = InvalidToken(f"The token `{TOKEN}` was rejected by the server.")
-    assert run_bot(Settings(token=TOKEN)) == 2
+    assert run_bot(Settings(token=TOKEN)) == 4
     err = capsys.readouterr().err
-    assert err == "tupoksi: Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather\n"
+    assert err == "tupoksi: Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather (/token)\n"

@@ -249,7 +249,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     try:
         png = await asyncio.to_thread(_render_chart, stats)
     except ImportError:
-        logger.warning("matplotlib is not installed (extra 'charts'): /stats sends no chart")
+        logger.warning("matplotlib is not installed (reinstall the package): /stats sends no chart")
         await reply_html(message, NO_CHART_TEXT)
         return
     await message.reply_photo(png, caption=STATS_CHART_CAPTION)

@@ -51,8 +51,8 @@ from tests.support.harness import ADMIN_ID, Harness, running
 OTHER_ID = 4343
 SDM_QUESTION = "siapa yang mengurus kenaikan gaji berkala pegawai?"
 ARSIP_QUESTION = "siapa yang mengelola arsip surat masuk?"
-UNKNOWN_QUESTION = "resep rendang padang yang enak"
-LOW_QUESTION = "siapa yang urus tiket pesawat dinas"
+UNKNOWN_QUESTION = "siapa yang urus klub mancing"
+LOW_QUESTION = "siapa yang urus arisan ibu ibu kantor"
 FACT_QUESTION = "berapa jumlah DPT banten"
 HOSTILE = '<script>alert("x")</script> & <b>tebal</b>'
 
@@ -448,7 +448,7 @@ async def test_stats_sends_the_numbers_and_a_chart(bot: Harness) -> None:
     text = bot.last()
     assert "Statistik 7 hari terakhir" in text
     assert "Pertanyaan: 2, terjawab: 1 (50%)" in text and "👍 1" in text
-    assert "Subbag SDM (1)" in text and "rendang (1)" in text
+    assert "Subbag SDM (1)" in text and "klub (1)" in text
     (photo,) = bot.api.calls("sendPhoto")
     assert isinstance(photo["photo"], Upload) and photo["photo"].content.startswith(b"\x89PNG")
     assert "Pertanyaan per hari" in photo["caption"]
@@ -646,7 +646,7 @@ def test_run_reports_a_database_it_cannot_open(
     monkeypatch.setattr(telegram_app, "setup_logging", lambda settings: None)
     # Stand in for run_polling: it runs post_init, which opens the database (here a folder).
     monkeypatch.setattr(Application, "run_polling", lambda app, **kw: asyncio.run(app.post_init(app)))
-    assert run_bot(Settings(token=TOKEN, database_path=tmp_path)) == 1
+    assert run_bot(Settings(token=TOKEN, database_path=tmp_path)) == 6
     err = capsys.readouterr().err
     assert err.startswith(f"tupoksi: cannot use the database {tmp_path}:") and TOKEN not in err
 
@@ -668,7 +668,7 @@ def test_run_closes_the_database_even_when_ptb_stops_half_way(
         raise NetworkError("Unknown error in HTTP implementation")
 
     monkeypatch.setattr(Application, "run_polling", polling)
-    assert run_bot(Settings(token=TOKEN, database_path=tmp_path / "tupoksi.sqlite3")) == 1
+    assert run_bot(Settings(token=TOKEN, database_path=tmp_path / "tupoksi.sqlite3")) == 5
     (log,) = opened
     assert log is not None
     with pytest.raises(StorageError, match="closed"):

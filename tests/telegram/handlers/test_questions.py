@@ -63,7 +63,7 @@ async def test_private_question_is_logged_with_a_query_id(bot: Harness) -> None:
 
 
 async def test_not_found_is_polite_hints_how_to_ask_and_is_kept(bot: Harness) -> None:
-    await bot.send(fakes.private_text("resep rendang padang yang enak"))
+    await bot.send(fakes.private_text("siapa yang urus klub mancing"))
     text = bot.api.last_text()
     assert text.startswith("🙏 Maaf")
     assert "kata kunci" in text  # the hint on how to ask
