@@ -194,6 +194,12 @@ _UNIT_WORDS = frozenset(
     }
 )
 
+# Demonstratives that, with a final "apa", ask what something is ("X itu apa").
+_THAT = frozenset({"itu", "teh", "iku", "kuwi"})
+
+# Question words that, followed by a verb, ask who does something ("siapa nyusun").
+_WHO = frozenset({"siapa", "who"})
+
 # Question words (standard forms) that may follow a passive verb: "dikumpulin siapa".
 _WHO_WHERE = frozenset({"siapa", "mana", "di mana", "ke mana", "dimana", "kemana"})
 
@@ -342,7 +348,9 @@ class Matcher:
         # Greetings, thanks and request words are not the topic: "terima kasih" must not match
         # "surat diterima", "tolong"/"rusak" say how, not what (the cue words stay in ``words``
         # for the decision).
-        norm = norm.without(self._cues.chitchat_spans(norm) + self._cues.request_spans(norm))
+        norm = norm.without(
+            self._cues.chitchat_spans(norm) + self._unknown_spans(norm, self._cues.request_spans(norm))
+        )
         if not norm.groups:
             reason = Reason.CHITCHAT if self._cues.chitchat(norm) else Reason.EMPTY
             return MatchResult(question, norm.text, False, reason, corrections=norm.corrections)
@@ -392,6 +400,12 @@ class Matcher:
             for duty in unit.duties:
                 pairs.update((unit.id, ref.unit_id) for ref in kb.linked_duties(duty))
         return frozenset(pairs)
+
+    def _unknown_spans(self, norm: Normalized, spans: list[range]) -> list[range]:
+        """The spans whose words no duty uses: "tolong" is dropped, "down" or "bocor" (a
+        website down, a roof leaking) stays and helps tell the duties apart."""
+        known = {g.position for g in norm.groups if g.terms & self._idf.keys()}
+        return [span for span in spans if not all(i in known for i in span)]
 
     def _named_units(self, norm: Normalized) -> tuple[tuple[str, ...], list[range]]:
         """Units the question names ("Divisi Hukum", "subbag keuangan") and where."""
@@ -569,12 +583,14 @@ class Matcher:
         request = cues.request(norm)
         if cues.at_other_office(norm) and not cues.this_office(norm):
             return Reason.OTHER_OFFICE
+        if cues.at_other_agency(norm):
+            return Reason.OTHER_AGENCY
         if cues.other_service(norm):
             return Reason.OTHER_AGENCY
         if not handler:
             if cues.bot_task(question):
                 return Reason.BOT_TASK
-            if cues.definition(norm):
+            if cues.definition(norm) or cues.asks_what_it_is(norm):
                 return Reason.DEFINITION
             if cues.fact(norm) or (asks and cues.fact_topic(norm)):
                 return Reason.FACT_QUESTION
@@ -701,6 +717,8 @@ class _Cues:
         self._bot_tasks = _by_first([tuple(tokenize(item)) for item in lex.bot_tasks if tokenize(item)])
         self._stopwords = lex.stopwords
         self._informal = lex.informal
+        # Sentence-final particles ("sih", "ya", "teh") that may follow the last real word.
+        self._particles = frozenset({"sih", "ya", "yah", "kah", "dong", "deh", "teh", "nya", "tah", "yo"})
         self._this_office = phrases(lex.this_office)
 
     @staticmethod
@@ -745,11 +763,15 @@ class _Cues:
         """
         if not self._question_spans(norm):
             return False
-        topics = {span.start for span in self._spans(norm, self._fact_topics)}
+        facts = {span.start for span in self._spans(norm, self._fact_topics) + self._spans(norm, self._fact)}
         words, lemmas = norm.words, norm.lemmas
+        asking = {span.start for span in self._question_spans(norm)}
         for i, word in enumerate(words[:-1]):
             following = i + 1
-            if word == "yang" and following not in topics and lemmas[following] not in self._stopwords:
+            if following in facts or lemmas[following] in self._stopwords or following in asking:
+                continue
+            # "yang nyusun", "sing ngurusi"; "siapa nyusun", "who drafts"
+            if word == "yang" or (i in asking and words[i] in _WHO):
                 return True
         tokens = tokenize(question)
         for i, token in enumerate(tokens):
@@ -791,10 +813,26 @@ class _Cues:
     def other_office(self, norm: Normalized) -> bool:
         """Another KPU office is what the question is about, not where something goes or
         comes from ("kirim ke KPU Kab X", "laporan dari KPU Kota Y" are this office's work)."""
+        return self._about(norm, self._offices)
+
+    @staticmethod
+    def _about(norm: Normalized, items: dict[str, list[tuple[str, ...]]]) -> bool:
         return any(
             span.start == 0 or norm.words[span.start - 1] not in _TOWARDS
-            for span in self._spans(norm, self._offices)
+            for span in _Cues._spans(norm, items)
         )
+
+    def at_other_agency(self, norm: Normalized) -> bool:
+        """Something done at another agency ("KK belum jadi di Disdukcapil")."""
+        return any(
+            span.start > 0 and norm.words[span.start - 1] == "di"
+            for span in self._spans(norm, self._agencies)
+        )
+
+    def asks_what_it_is(self, norm: Normalized) -> bool:
+        """ "X itu <noun> apa?" / "X teh naon?": the last word asks what something is."""
+        words = [w for w in norm.words if w not in self._particles]
+        return len(words) >= 3 and words[-1] == "apa" and any(w in _THAT for w in words[:-1])
 
     def this_office(self, norm: Normalized) -> bool:
         return bool(self._spans(norm, self._this_office))
@@ -820,7 +858,9 @@ class _Cues:
         return self._spans(norm, self._chitchat)
 
     def other_agency(self, norm: Normalized) -> bool:
-        return bool(self._spans(norm, self._agencies))
+        """Another agency is the subject ("Samsat buka jam berapa"), not the other end of this
+        office's work ("surat dari Bawaslu", "koordinasi dengan Dukcapil")."""
+        return self._about(norm, self._agencies)
 
 
 def _by_first(phrases: list[tuple[str, ...]]) -> dict[str, list[tuple[str, ...]]]:

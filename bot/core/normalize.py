@@ -173,11 +173,11 @@ class Normalizer:
         Sastrawi strips it from Indonesian words; acronyms, English and chat words it does
         not know, so "wifinya" or "websitenya" would otherwise stay unknown.
         """
-        if not token.endswith("nya") or len(token) < 5 or token in self._vocabulary:
+        if not token.endswith("nya") or len(token) < 5:
             return token
         base = token[:-3]
         lex = self.lexicon
-        if base in lex.acronyms or base in lex.english or base in lex.informal or base in self._vocabulary:
+        if base in lex.acronyms or base in lex.english or base in lex.informal:
             return base
         return token
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.matcher import Matcher, Reason
+from bot.core.matcher import SURE, Matcher, Reason
 from bot.core.model import KnowledgeBase, Level
 from bot.knowledge.loader import DEFAULT_KB_DIR, load_kb
 from tests.support import DATA
@@ -129,20 +129,35 @@ def test_a_taught_phrase_is_used_at_once_and_can_be_removed() -> None:
 
 @pytest.mark.parametrize(
     ("name", "divisi_bar", "subbag_bar"),
-    [("holdout.yaml", 0.9, 0.85), ("holdout2.yaml", 0.85, 0.85)],  # holdout2: the hard cases
+    [
+        ("holdout.yaml", 0.95, 0.95),
+        ("holdout2.yaml", 0.92, 0.92),  # the hard cases
+        ("blind-a1.yaml", 0.95, 0.95),
+        ("blind-a2.yaml", 0.95, 0.95),
+        ("blind-b1.yaml", 0.95, 0.93),
+        ("blind-b2.yaml", 0.95, 0.93),
+    ],
 )
-def test_accuracy_on_independent_holdout_sets(
+def test_accuracy_on_independent_sets(
     shared_matcher: Matcher, name: str, divisi_bar: float, subbag_bar: float
 ) -> None:
-    """Questions written without seeing the KB or the dev set (tests/data/)."""
+    """Questions written without seeing the KB or the dev set (tests/data/, each with its brief).
+
+    Bars sit a little under today's figures, so a change that loses ground fails here;
+    "sangat yakin" must stay right, and cited duties acceptable where the set lists them.
+    """
 
     from bot.evaluation import evaluate
 
     report = evaluate(shared_matcher, DATA / name)
     assert report.top1["divisi"].rate >= divisi_bar
     assert report.top1["subbag"].rate >= subbag_bar
-    assert report.out_of_scope_declined.rate >= 0.85
-    assert report.wrongly_declined.rate <= 0.08
+    assert report.out_of_scope_declined.rate >= 0.95
+    assert report.wrongly_declined.rate <= 0.03
+    if report.evidence.total:
+        assert report.evidence.rate >= 0.93
+    sure = [tally for band, tally in report.bands.items() if float(band) >= SURE - 1e-9]
+    assert sum(t.hits for t in sure) >= 0.98 * sum(t.total for t in sure)
 
 
 @pytest.mark.parametrize(

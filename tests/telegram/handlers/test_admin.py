@@ -350,12 +350,25 @@ async def test_teaching_takes_one_divisi_and_one_subbag_then_selesai(bot: Harnes
 
 
 async def test_declined_small_talk_and_fact_questions_need_no_review(bot: Harness) -> None:
-    for text in (FACT_QUESTION, "makasih ya min", "selamat pagi"):
+    declined = {
+        FACT_QUESTION: "fact_question",
+        "makasih ya min": "chitchat",
+        "selamat pagi": "chitchat",
+        "oke siap 👍": "chitchat",
+        "Sidalih itu apa ya?": "definition",
+        "tolong ringkas notulen rapat tadi": "bot_task",
+        "pendaftaran PPK di KPU Kabupaten Lebak lewat siapa?": "other_office",
+        "perpanjang SIM di mana?": "other_agency",
+    }
+    for text in declined:
         await bot.send(fakes.private_text(text))
     await bot.send(fakes.private_text(UNKNOWN_QUESTION))
     await bot.store.flush()
     assert [g.example for g in await bot.store.unanswered()] == [UNKNOWN_QUESTION]
-    assert await bot.store.count_queries() == 4  # all logged, only one to review
+    assert await bot.store.count_queries() == len(declined) + 1  # all logged, only one to review
+    # Each deliberate decline keeps its reason, so admins can see what the SOP does not cover.
+    reasons = {row["text"]: row["reason"] for row in await bot.store.export_rows()}
+    assert {text: reasons[text] for text in declined} == declined
 
 
 @pytest.mark.parametrize(
