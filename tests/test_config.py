@@ -307,7 +307,7 @@ def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "checkout"
     root.mkdir()
     (root / "pyproject.toml").write_text("[project]\n", encoding="utf-8")
-    monkeypatch.setattr("bot.config._CHECKOUT", root)
+    monkeypatch.setattr("bot.config.CHECKOUT", root)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)

@@ -67,7 +67,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty working directory, no setting from the shell, and a valid query log."""
     for key in _SETTINGS:
         monkeypatch.delenv(key, raising=False)
-    monkeypatch.setattr("bot.config._CHECKOUT", tmp_path / "no-checkout")  # no checkout .env
+    monkeypatch.setattr("bot.config.CHECKOUT", tmp_path / "no-checkout")  # no checkout .env
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
