@@ -2,65 +2,22 @@
 
 :mod:`bot.text.answers` renders an :class:`Answer` as HTML for Telegram and
 :mod:`bot.text.plain` as text for the CLI; both read the same policy
-(:attr:`Answer.needs_review`, :attr:`Answer.shows_hint`). Everything said to users is
-Indonesian.
+(:attr:`Answer.needs_review`, :attr:`Answer.shows_hint`) and the same sentences
+(:mod:`bot.text.words`). No wording lives here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.matcher import SURE, Candidate, MatchResult, Reason
+from bot.core.matcher import Candidate, MatchResult, Reason
 from bot.core.model import Duty, KnowledgeBase, Level, Unit
 
-# Confidence bands, in words people understand (score is in [0, 1]).
-CONFIDENCE_BANDS: tuple[tuple[float, str], ...] = (
-    (SURE, "sangat yakin"),
-    (0.62, "cukup yakin"),
-    (0.0, "kurang yakin, mohon dicek"),
-)
-
-DECLINE_MESSAGES = {
-    Reason.EMPTY: "Pertanyaannya kosong. Tulis saja, misalnya: siapa yang mengurus arsip surat masuk?",
-    Reason.CHITCHAT: (
-        "Halo! Saya membantu mencari unit yang menangani suatu urusan di KPU Provinsi Banten. "
-        "Tanyakan misalnya: siapa yang mengurus kenaikan gaji berkala?"
-    ),
-    Reason.FACT_QUESTION: (
-        "Maaf, saya hanya bisa menjawab siapa (Divisi/Sub Bagian) yang menangani suatu urusan "
-        "menurut SOP, bukan angka, tanggal, atau fakta pemilu."
-    ),
-    Reason.DEFINITION: (
-        "Maaf, saya tidak menjelaskan arti istilah. Saya hanya bisa menjawab siapa (Divisi/Sub Bagian) "
-        "yang menangani suatu urusan menurut SOP, misalnya: siapa yang mengurus DPT?"
-    ),
-    Reason.OTHER_AGENCY: (
-        "Maaf, sepertinya itu urusan instansi lain. Saya hanya tahu pembagian tugas di KPU Provinsi Banten."
-    ),
-    Reason.OTHER_OFFICE: (
-        "Maaf, sepertinya itu urusan KPU kabupaten/kota atau KPU RI sendiri. "
-        "Saya hanya tahu pembagian tugas di KPU Provinsi Banten."
-    ),
-    Reason.BOT_TASK: (
-        "Maaf, saya tidak bisa meringkas, menerjemahkan, mengingatkan, menghitung, atau membuatkan "
-        "dokumen. Saya hanya membantu mencari siapa yang menangani suatu urusan di KPU Provinsi Banten."
-    ),
-    Reason.NO_MATCH: "Maaf, saya belum menemukan unit yang menangani hal itu dalam SOP.",
-    Reason.LOW_SCORE: "Maaf, saya belum yakin unit mana yang menangani hal itu.",
-}
 # Declines that mean "not found" rather than "not my job": the question waits for an admin
 # (the review list), and the reply names the nearest units.
 NEEDS_REVIEW: frozenset[Reason] = frozenset({Reason.NO_MATCH, Reason.LOW_SCORE})
 # Declines after which the reply suggests how to ask.
 HINT_REASONS: frozenset[Reason] = NEEDS_REVIEW | {Reason.EMPTY}
-ASK_HINT = (
-    'Coba sebut urusannya dengan kata kunci yang jelas, misalnya: "siapa yang mengurus SPJ perjalanan dinas?"'
-)
-
-
-def confidence_label(score: float) -> str:
-    """A score in words."""
-    return next(label for floor, label in CONFIDENCE_BANDS if score >= floor)
 
 
 @dataclass(frozen=True)
@@ -94,11 +51,6 @@ class Answer:
     """Units the asker named that the SOP does not give this matter to."""
 
     @property
-    def confidence_words(self) -> str:
-        """How sure the bot is, in words."""
-        return confidence_label(self.confidence)
-
-    @property
     def needs_review(self) -> bool:
         """Not found (rather than declined on purpose): the nearest units are shown, admins review it."""
         return not self.answered and self.reason in NEEDS_REVIEW
@@ -107,11 +59,6 @@ class Answer:
     def shows_hint(self) -> bool:
         """The reply suggests how to ask instead."""
         return not self.answered and self.reason in HINT_REASONS
-
-    @property
-    def decline_message(self) -> str:
-        """Why there is no answer, politely."""
-        return DECLINE_MESSAGES.get(self.reason, DECLINE_MESSAGES[Reason.NO_MATCH])
 
 
 def assignment_for(kb: KnowledgeBase, candidate: Candidate) -> Assignment:
@@ -173,21 +120,4 @@ def build_answer(result: MatchResult, kb: KnowledgeBase, ambiguity_margin: float
         nearest=tuple(kb.unit(i) for i in nearest_ids[:3]),
         corrections=result.corrections,
         named_elsewhere=named_elsewhere if result.answered else (),
-    )
-
-
-def named_elsewhere_note(answer: Answer) -> str:
-    """Tell the asker, politely, that the unit they named is not the one the SOP gives."""
-    names = " / ".join(u.short_name for u in answer.named_elsewhere)
-    return f"Catatan: menurut SOP, urusan ini bukan tugas {names}."
-
-
-def through_note(assignment: Assignment) -> str:
-    """Why a unit is named when none of its own duties covers the question."""
-    duty, unit = assignment.through, assignment.through_unit
-    if duty is None or unit is None:
-        return ""
-    return (
-        f"Tidak ada tugasnya yang khusus; ditunjuk lewat tugas #{duty.number} "
-        f'{unit.short_name}: "{duty.text}"'
     )

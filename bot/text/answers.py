@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from bot.core.answer import ASK_HINT, Answer, Assignment, confidence_label, named_elsewhere_note, through_note
+from bot.core.answer import Answer, Assignment
 from bot.core.model import KnowledgeBase, Level, Unit
 from bot.text.callback_data import example_data, feedback_data, list_data, unit_data
 from bot.text.html import esc, shorten
+from bot.text.words import ASK_HINT, confidence_label, decline_message, named_elsewhere_note, through_note
 
 QUESTION_ECHO_LENGTH = 200
 UNIT_NAME_ECHO_LENGTH = 60
@@ -114,7 +115,7 @@ def answer_html(answer: Answer, *, echo_question: bool = False, noted: bool = Fa
     """
     blocks: list[str] = [_echo(answer.question)] if echo_question else []
     if not answer.answered:
-        blocks.append(f"🙏 {esc(answer.decline_message)}")
+        blocks.append(f"🙏 {esc(decline_message(answer))}")
         if answer.nearest and answer.needs_review:
             names = ", ".join(esc(u.short_name) for u in answer.nearest)
             blocks.append(f"🔎 Unit yang paling mendekati: {names}")
@@ -131,7 +132,7 @@ def answer_html(answer: Answer, *, echo_question: bool = False, noted: bool = Fa
         blocks.append("\n".join(_assignment_lines(answer.subbag)))
     else:
         blocks.append("🗂 <b>Sub Bagian</b>: SOP tidak menyebut Sub Bagian pelaksana khusus untuk urusan ini.")
-    tail = [f"Tingkat keyakinan: <b>{esc(answer.confidence_words)}</b>"]
+    tail = [f"Tingkat keyakinan: <b>{esc(confidence_label(answer.confidence))}</b>"]
     if answer.alternatives:
         names = ", ".join(esc(a.unit.short_name) for a in answer.alternatives)
         tail.append(f"🤔 Mungkin maksud Anda: {names}")

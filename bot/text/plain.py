@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.core.answer import ASK_HINT, Answer, Assignment, named_elsewhere_note, through_note
+from bot.core.answer import Answer, Assignment
+from bot.text.words import ASK_HINT, confidence_label, decline_message, named_elsewhere_note, through_note
 
 
 def _duty_line(assignment: Assignment) -> str:
@@ -14,7 +15,7 @@ def _duty_line(assignment: Assignment) -> str:
 def render_plain(answer: Answer) -> str:
     """The answer as plain text for the terminal."""
     if not answer.answered:
-        lines = [answer.decline_message]
+        lines = [decline_message(answer)]
         if answer.nearest and answer.needs_review:
             lines.append("Unit terdekat: " + "; ".join(u.short_name for u in answer.nearest))
         if answer.shows_hint:
@@ -30,7 +31,7 @@ def render_plain(answer: Answer) -> str:
         lines.append(_duty_line(answer.subbag))
     else:
         lines.append("Sub Bagian : SOP tidak menyebut Sub Bagian pelaksana khusus untuk urusan ini.")
-    lines.append(f"Keyakinan  : {answer.confidence_words} ({answer.confidence:.0%})")
+    lines.append(f"Keyakinan  : {confidence_label(answer.confidence)} ({answer.confidence:.0%})")
     if answer.alternatives:
         names = "; ".join(a.unit.short_name for a in answer.alternatives)
         lines.append(f"Mungkin juga: {names}")
