@@ -587,11 +587,20 @@ class Matcher:
             return Reason.OTHER_AGENCY
         if cues.other_service(norm):
             return Reason.OTHER_AGENCY
+        if cues.about_bot(norm) and (len(norm.groups) < 2 or not self._strong(result, coverage)):
+            return Reason.CHITCHAT
         if not handler:
             if cues.bot_task(question):
                 return Reason.BOT_TASK
-            if cues.definition(norm) or cues.asks_what_it_is(norm):
+            if cues.wishes(norm) and not asks and not request:
+                return Reason.CHITCHAT
+            if cues.definition(norm):
                 return Reason.DEFINITION
+            if cues.value_word(norm) and not asks:
+                return Reason.FACT_QUESTION
+            if cues.ends_with_what(norm):
+                # "Sirekap itu aplikasi apa?" asks what a thing is; "passwordnya apa?" a fact.
+                return Reason.DEFINITION if cues.points_at_a_term(norm) else Reason.FACT_QUESTION
             if cues.fact(norm) or (asks and cues.fact_topic(norm)):
                 return Reason.FACT_QUESTION
             # Another office or agency named with no request and no handler phrase: declined
@@ -720,6 +729,9 @@ class _Cues:
         # Sentence-final particles ("sih", "ya", "teh") that may follow the last real word.
         self._particles = frozenset({"sih", "ya", "yah", "kah", "dong", "deh", "teh", "nya", "tah", "yo"})
         self._this_office = phrases(lex.this_office)
+        self._wishes = phrases(lex.wishes)
+        self._value_words = phrases(lex.value_words)
+        self._about_bot = phrases(lex.about_bot)
 
     @staticmethod
     def _spans(norm: Normalized, items: dict[str, list[tuple[str, ...]]]) -> list[range]:
@@ -763,7 +775,9 @@ class _Cues:
         """
         if not self._question_spans(norm):
             return False
-        facts = {span.start for span in self._spans(norm, self._fact_topics) + self._spans(norm, self._fact)}
+        if self._spans(norm, self._fact_topics):
+            return False  # "siapa caleg terpilih ...": a fact about people, not who does a job
+        facts = {span.start for span in self._spans(norm, self._fact)}
         words, lemmas = norm.words, norm.lemmas
         asking = {span.start for span in self._question_spans(norm)}
         for i, word in enumerate(words[:-1]):
@@ -829,10 +843,24 @@ class _Cues:
             for span in self._spans(norm, self._agencies)
         )
 
-    def asks_what_it_is(self, norm: Normalized) -> bool:
-        """ "X itu <noun> apa?" / "X teh naon?": the last word asks what something is."""
+    def wishes(self, norm: Normalized) -> bool:
+        return bool(self._spans(norm, self._wishes))
+
+    def value_word(self, norm: Normalized) -> bool:
+        return bool(self._spans(norm, self._value_words))
+
+    def about_bot(self, norm: Normalized) -> bool:
+        return bool(self._spans(norm, self._about_bot))
+
+    def ends_with_what(self, norm: Normalized) -> bool:
+        """The question ends in "apa" (particles aside): it asks what something is or says."""
         words = [w for w in norm.words if w not in self._particles]
-        return len(words) >= 3 and words[-1] == "apa" and any(w in _THAT for w in words[:-1])
+        return len(words) >= 2 and words[-1] == "apa"
+
+    @staticmethod
+    def points_at_a_term(norm: Normalized) -> bool:
+        """A demonstrative points at the term asked about: "X itu ... apa", "X teh naon"."""
+        return any(w in _THAT for w in norm.words[:-1])
 
     def this_office(self, norm: Normalized) -> bool:
         return bool(self._spans(norm, self._this_office))

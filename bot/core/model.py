@@ -124,6 +124,12 @@ class Lexicon:
     """Another KPU office's own business (``di kpu kabupaten``)."""
     this_office: tuple[str, ...] = ()
     """Words that bring a question about another office back to this one (``provinsi``)."""
+    wishes: tuple[str, ...] = ()
+    """Congratulations, condolences, holiday wishes: small talk without a question."""
+    value_words: tuple[str, ...] = ()
+    """Asks for a value (a password, an account number) when no who/where word is asked."""
+    about_bot: tuple[str, ...] = ()
+    """Words about the bot itself: small talk unless the rest is a strong question."""
     languages: dict[str, frozenset[str]] = field(default_factory=dict)
     """Words and particles of each regional language (already merged into the maps above)."""
 

@@ -84,6 +84,9 @@ _CUE_KEYS = {
     "other_services",
     "other_offices",
     "this_office",
+    "wishes",
+    "value_words",
+    "about_bot",
 }
 _UNIT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _PARENT_LEVEL = {Level.SUBBAG: Level.BAGIAN, Level.BAGIAN: Level.SEKRETARIAT}
@@ -332,6 +335,9 @@ def _read_lexicon(reader: _Reader, path: Path) -> Lexicon:
         other_services=lower(reader.strings(path, cues, "other_services", "cues")),
         other_offices=lower(reader.strings(path, cues, "other_offices", "cues")),
         this_office=lower(reader.strings(path, cues, "this_office", "cues")),
+        wishes=lower(reader.strings(path, cues, "wishes", "cues")),
+        value_words=lower(reader.strings(path, cues, "value_words", "cues")),
+        about_bot=lower(reader.strings(path, cues, "about_bot", "cues")),
     )
 
 
