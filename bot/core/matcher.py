@@ -194,6 +194,9 @@ _UNIT_WORDS = frozenset(
     }
 )
 
+# Words that may open an order to the bot before its verb ("tolong rangkum ...").
+_POLITE = frozenset({"tolong", "mohon", "coba", "bot", "min", "pls", "please", "bang", "kak", "mas", "mbak"})
+
 # Demonstratives that, with a final "apa", ask what something is ("X itu apa").
 _THAT = frozenset({"itu", "teh", "iku", "kuwi"})
 
@@ -589,14 +592,17 @@ class Matcher:
             return Reason.OTHER_AGENCY
         if cues.about_bot(norm) and (len(norm.groups) < 2 or not self._strong(result, coverage)):
             return Reason.CHITCHAT
+        if cues.bot_task(question, leading=True):  # "rekapin dong ..., kirim ke sini"
+            return Reason.BOT_TASK
         if not handler:
             if cues.bot_task(question):
                 return Reason.BOT_TASK
-            if cues.wishes(norm) and not asks and not request:
+            if cues.wishes(norm) and not asks:  # "mohon maaf lahir batin" is no request
                 return Reason.CHITCHAT
             if cues.definition(norm):
                 return Reason.DEFINITION
-            if cues.value_word(norm) and not asks:
+            if cues.value_word(norm) and not request and cues.only_which(norm):
+                # "password wifi apa?", "link zoom rapat mana?"; "reset password ke siapa?" asks who
                 return Reason.FACT_QUESTION
             if cues.ends_with_what(norm):
                 # "Sirekap itu aplikasi apa?" asks what a thing is; "passwordnya apa?" a fact.
@@ -812,13 +818,22 @@ class _Cues:
     def definition(self, norm: Normalized) -> bool:
         return bool(self._spans(norm, self._definition))
 
-    def bot_task(self, question: str) -> bool:
-        """Asks the bot to summarise, translate, remind, compute or write something."""
+    def bot_task(self, question: str, *, leading: bool = False) -> bool:
+        """Asks the bot to summarise, translate, remind, compute or write something.
+
+        ``leading``: only as the message's first verb ("tolong rangkum ...", "rekapin dong"),
+        an order to the bot even when a handler phrase follows ("kirim ke sini").
+        """
         tokens = tokenize(question)
+        starts = range(len(tokens))
+        if leading:
+            first = next((i for i, token in enumerate(tokens) if token not in _POLITE), len(tokens))
+            starts = range(first, first + 1)
         return any(
             tokens[start : start + len(phrase)] == list(phrase)
-            for start, token in enumerate(tokens)
-            for phrase in self._bot_tasks.get(token, ())
+            for start in starts
+            if start < len(tokens)
+            for phrase in self._bot_tasks.get(tokens[start], ())
         )
 
     def other_service(self, norm: Normalized) -> bool:
@@ -851,6 +866,10 @@ class _Cues:
 
     def about_bot(self, norm: Normalized) -> bool:
         return bool(self._spans(norm, self._about_bot))
+
+    def only_which(self, norm: Normalized) -> bool:
+        """No question word, or only a bare "mana" (which / where is it), not who or where to."""
+        return all(norm.lemmas[span.start] == "mana" for span in self._question_spans(norm))
 
     def ends_with_what(self, norm: Normalized) -> bool:
         """The question ends in "apa" (particles aside): it asks what something is or says."""

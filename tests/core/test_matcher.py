@@ -136,6 +136,10 @@ def test_a_taught_phrase_is_used_at_once_and_can_be_removed() -> None:
         ("blind-a2.yaml", 0.95, 0.95),
         ("blind-b1.yaml", 0.95, 0.93),
         ("blind-b2.yaml", 0.95, 0.93),
+        ("blind-c1.yaml", 0.95, 0.95),
+        ("blind-c2.yaml", 0.93, 0.93),
+        ("blind-d1.yaml", 0.95, 0.95),
+        ("blind-d2.yaml", 0.95, 0.94),
     ],
 )
 def test_accuracy_on_independent_sets(
