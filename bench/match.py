@@ -184,8 +184,8 @@ def child_cold(question: str) -> dict:
     clock = time.perf_counter_ns
     rss_start = rss_mib()
     t0 = clock()
-    from bot.kb import load_kb
-    from bot.matcher import Matcher
+    from bot.core.matcher import Matcher
+    from bot.knowledge.loader import load_kb
 
     t1 = clock()
     kb = load_kb()
@@ -229,8 +229,8 @@ def child_scale(dev: Path, offices: int, passes: int) -> dict:
     from rapidfuzz import fuzz, process, utils
     from synthetic import scaled_kb
 
-    from bot.kb import load_kb
-    from bot.matcher import Matcher
+    from bot.core.matcher import Matcher
+    from bot.knowledge.loader import load_kb
 
     entries = load_questions(dev)
     questions = question_texts(entries)
@@ -322,9 +322,9 @@ def measure_cold(questions: list[str]) -> dict:
 def measure_real(entries: list[dict]) -> dict:
     from rapidfuzz import fuzz, process, utils
 
-    from bot.kb import load_kb
-    from bot.matcher import Candidate, Matcher, MatchResult, Reason
-    from bot.model import Level
+    from bot.core.matcher import Candidate, Matcher, MatchResult, Reason
+    from bot.core.model import Level
+    from bot.knowledge.loader import load_kb
 
     questions = question_texts(entries)
     kb = load_kb()
@@ -393,8 +393,8 @@ def measure_profile(entries: list[dict]) -> dict:
 
     from synthetic import scaled_kb
 
-    from bot.kb import load_kb
-    from bot.matcher import Matcher
+    from bot.core.matcher import Matcher
+    from bot.knowledge.loader import load_kb
 
     questions = question_texts(entries)
     real = load_kb()
@@ -445,7 +445,7 @@ def render(data: dict) -> str:
         "",
         "| step | ms |",
         "| --- | ---: |",
-        f"| import `bot.kb`, `bot.matcher` (yaml, rapidfuzz, Sastrawi) | {med['import_ms']:.1f} |",
+        f"| import the KB loader and the matcher (yaml, rapidfuzz, Sastrawi) | {med['import_ms']:.1f} |",
         f"| `load_kb()` (YAML, validation, SOP check) | {med['load_kb_ms']:.1f} |",
         f"| `Matcher(kb)` (Sastrawi dictionary, normaliser, index) | {med['matcher_ms']:.1f} |",
         f"| **total load** (import + load_kb + Matcher) | **{med['total_load_ms']:.1f}** |",

@@ -25,7 +25,7 @@ import random
 import re
 from dataclasses import replace
 
-from bot.model import Duty, DutyRef, KnowledgeBase, Unit
+from bot.core.model import Duty, DutyRef, KnowledgeBase, Unit
 
 OFFICE_SEP = "@"
 _PLACES = (

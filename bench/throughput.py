@@ -26,18 +26,19 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT)]
 
-import fakes  # noqa: E402  (the tests' recording fake Bot API)
-from fake_bot_api import FakeBotApi  # noqa: E402
+
 from telegram import Update  # noqa: E402
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
-from bot.kb import load_kb  # noqa: E402
-from bot.matcher import Matcher  # noqa: E402
-from bot.storage import open_query_log  # noqa: E402
-from bot.telegram_app import build_application  # noqa: E402
+from bot.core.matcher import Matcher  # noqa: E402
+from bot.knowledge.loader import load_kb  # noqa: E402
+from bot.storage import open_database  # noqa: E402
+from bot.telegram.app import build_application  # noqa: E402
+from tests.support import fakes  # noqa: E402  (the tests' recording fake Bot API)
+from tests.support.fake_bot_api import FakeBotApi  # noqa: E402
 
 TOKEN = "123456:" + "A" * 35
 DEV = ROOT.parent / "shared" / "eval" / "dev.yaml"
@@ -87,7 +88,7 @@ async def measure_throughput(count: int, rounds: int) -> dict:
     matcher = Matcher(kb)
     results: dict[str, list[float]] = {"echo": [], "bot": []}
     with tempfile.TemporaryDirectory() as tmp:
-        log = await open_query_log(Path(tmp) / "bench.sqlite3")
+        log = await open_database(Path(tmp) / "bench.sqlite3")
         bot_api, echo_api = fakes.FakeRequest(), fakes.FakeRequest()
         bot_app = build_application(
             Settings(token=TOKEN, rate_limit_per_minute=0),
@@ -123,7 +124,7 @@ async def measure_throughput(count: int, rounds: int) -> dict:
 async def measure_burst(questions: int = 1000, users: int = 100) -> dict:
     kb = load_kb()
     with tempfile.TemporaryDirectory() as tmp:
-        log = await open_query_log(Path(tmp) / "burst.sqlite3")
+        log = await open_database(Path(tmp) / "burst.sqlite3")
         api = fakes.FakeRequest()
         app = build_application(
             Settings(token=TOKEN), kb, Matcher(kb), log, request=api, updates_request=api, rate_limiter=False

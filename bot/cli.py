@@ -24,14 +24,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import __version__
-from bot.answer import build_answer, render_plain
 from bot.config import DISCOVER, EXIT_CODE_MEANINGS, ExitCode, Settings, StartupError, load_settings
-from bot.kb import DEFAULT_KB_DIR, KnowledgeBaseError, load_kb
-from bot.matcher import Candidate, Matcher, MatchResult
-from bot.model import KnowledgeBase
+from bot.core.answer import build_answer
+from bot.core.matcher import Candidate, Matcher, MatchResult
+from bot.core.model import KnowledgeBase
+from bot.knowledge.loader import DEFAULT_KB_DIR, KnowledgeBaseError, load_kb
+from bot.text.plain import render_plain
 
 if TYPE_CHECKING:
-    from bot.storage import QueryLog
+    from bot.storage import Database
 
 
 def _candidates_json(candidates: Sequence[Candidate]) -> list[dict]:
@@ -109,7 +110,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     # Opt in to python-telegram-bot's timedelta durations now, so a 429 does not print a
     # deprecation warning on every flood-control retry (we never read retry_after ourselves).
     os.environ.setdefault("PTB_TIMEDELTA", "1")
-    from bot.telegram_app import run_bot  # imports telegram: only when the bot runs
+    from bot.telegram.app import run_bot  # imports telegram: only when the bot runs
 
     return run_bot(settings, kb_dir=_kb_dir(args, settings))
 
@@ -122,8 +123,8 @@ def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return buffer.getvalue()
 
 
-async def _report_text(args: argparse.Namespace, kb: KnowledgeBase, log: QueryLog) -> str:
-    from bot import reports
+async def _report_text(args: argparse.Namespace, kb: KnowledgeBase, log: Database) -> str:
+    from bot.text import reports
 
     if args.report == "unanswered":
         groups = await log.unanswered(args.days, limit=args.limit, offset=0)
@@ -139,13 +140,13 @@ async def _report_text(args: argparse.Namespace, kb: KnowledgeBase, log: QueryLo
         return "\n".join(reports.stats_lines(kb, stats)) + "\n"
     coverage = reports.coverage_report(kb, await log.coverage(args.days))
     if args.csv:
-        rows = [*coverage.unit_counts, *((ref, 0) for ref in coverage.duties_never), *coverage.duty_counts]
-        return _csv(("unit_or_duty", "count"), rows)
+        counts = [*coverage.unit_counts, *((ref, 0) for ref in coverage.duties_never), *coverage.duty_counts]
+        return _csv(("unit_or_duty", "count"), counts)
     return "\n".join(reports.coverage_lines(kb, coverage)) + "\n"
 
 
-async def _learned_text(args: argparse.Namespace, kb: KnowledgeBase, log: QueryLog) -> str:
-    from bot.reports import learned_yaml
+async def _learned_text(args: argparse.Namespace, kb: KnowledgeBase, log: Database) -> str:
+    from bot.text.reports import learned_yaml
 
     return learned_yaml(kb, await log.learned_phrases())
 
@@ -154,7 +155,7 @@ def _print_from_log(
     args: argparse.Namespace, settings: Settings, produce: Callable[..., Awaitable[str]]
 ) -> int:
     """Open the query log read for a report, print what ``produce`` makes of it."""
-    from bot.storage import StorageError, open_query_log
+    from bot.storage import StorageError, open_database
 
     path = args.db or settings.database_path  # --db, else DATABASE_PATH, else the default
     if not path.is_file():
@@ -164,7 +165,7 @@ def _print_from_log(
     kb = load_kb(_kb_dir(args, settings))
 
     async def run() -> str:
-        log = await open_query_log(path)
+        log = await open_database(path)
         try:
             return await produce(args, kb, log)
         finally:

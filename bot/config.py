@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 from urllib.parse import urlparse
 
-from bot.kb import DEFAULT_KB_DIR
+from bot.knowledge.loader import DEFAULT_KB_DIR
 
 TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]{30,}$")
 # Telegram's rule for setWebhook's secret_token.
@@ -30,7 +30,7 @@ DEFAULT_DATABASE_PATH = Path("data/tupoksi.sqlite3")
 REDACTED = "<redacted>"
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The checkout this package runs from, if any (an editable install or ``python -m bot``).
-_CHECKOUT = Path(__file__).resolve().parent.parent
+CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 class _Dotenv(Enum):
@@ -207,8 +207,8 @@ def _unescape(body: str) -> str:
 def dotenv_candidates() -> list[Path]:
     """Where ``.env`` is looked for, in order: the working directory, then the checkout."""
     candidates = [Path.cwd() / ".env"]
-    if (_CHECKOUT / "pyproject.toml").is_file() and _CHECKOUT / ".env" not in candidates:
-        candidates.append(_CHECKOUT / ".env")
+    if (CHECKOUT / "pyproject.toml").is_file() and CHECKOUT / ".env" not in candidates:
+        candidates.append(CHECKOUT / ".env")
     return candidates
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.matcher import Matcher, MatchResult
+from bot.core.matcher import Matcher, MatchResult
 
 LEVELS = ("divisi", "subbag")
 

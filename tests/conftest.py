@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.kb import DEFAULT_KB_DIR, load_kb
-from bot.matcher import Matcher
-from bot.model import KnowledgeBase
+from bot.core.matcher import Matcher
+from bot.core.model import KnowledgeBase
+from bot.knowledge.loader import DEFAULT_KB_DIR, load_kb
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import REPO_ROOT
 
 
 def test_ask_prints_divisi_subbag_duty_and_confidence(capsys: pytest.CaptureFixture[str]) -> None:
@@ -43,7 +42,7 @@ def test_ask_jsonl_answers_every_line_in_order() -> None:
         capture_output=True,
         text=True,
         encoding="utf-8",
-        cwd=ROOT,
+        cwd=REPO_ROOT,
         check=True,
     )
     rows = [json.loads(line) for line in run.stdout.splitlines()]
@@ -97,12 +96,12 @@ def query_db(tmp_path: Path) -> Path:
     """A query log with two answered questions, an unanswered one asked twice, and a taught phrase."""
     import asyncio
 
-    from bot.storage import QueryRecord, open_query_log
+    from bot.storage import QueryRecord, open_database
 
     path = tmp_path / "log.sqlite3"
 
     async def fill() -> None:
-        log = await open_query_log(path)
+        log = await open_database(path)
         try:
             for text, answered, subbag in [
                 ("siapa yang bayar gaji?", True, "subbag-keuangan"),
@@ -186,7 +185,7 @@ def test_version_has_one_source(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert info.value.code == 0
     assert capsys.readouterr().out == f"tupoksi {bot.__version__}\n"
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert "version" not in project["project"] and project["project"]["dynamic"] == ["version"]
     assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "bot.__version__"}
 

@@ -21,10 +21,10 @@ from bot.config import (
     parse_dotenv,
     setup_logging,
 )
-from bot.kb import DEFAULT_KB_DIR
+from bot.knowledge.loader import DEFAULT_KB_DIR
+from tests.support import REPO_ROOT
 
 TOKEN = "123456789:AAHfakeFakeFakeFakeFakeFakeFake_-12"
-REPO = Path(__file__).resolve().parent.parent
 
 
 def _load(env: dict[str, str], dotenv: str | None = None, tmp_path: Path | None = None) -> Settings:
@@ -198,7 +198,7 @@ def test_missing_dotenv_file_is_fine(tmp_path: Path) -> None:
 
 
 def test_env_example_lists_every_setting() -> None:
-    text = (REPO / ".env.example").read_text(encoding="utf-8")
+    text = (REPO_ROOT / ".env.example").read_text(encoding="utf-8")
     listed = parse_dotenv(text)
     # Settings the deployment files set are documented as commented-out lines (see test_deploy.py).
     commented = set(re.findall(r"^# ([A-Z_]+)=", text, flags=re.MULTILINE))
@@ -222,7 +222,7 @@ def test_env_example_lists_every_setting() -> None:
     assert commented == {"DATABASE_PATH", "KB_DIR"}
     assert listed["TELEGRAM_BOT_TOKEN"] == ""  # never a real token in the repository
     with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN is not set"):
-        load_settings({}, dotenv_path=REPO / ".env.example")
+        load_settings({}, dotenv_path=REPO_ROOT / ".env.example")
 
 
 # -- logging ---------------------------------------------------------------------------
@@ -307,7 +307,7 @@ def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "checkout"
     root.mkdir()
     (root / "pyproject.toml").write_text("[project]\n", encoding="utf-8")
-    monkeypatch.setattr("bot.config._CHECKOUT", root)
+    monkeypatch.setattr("bot.config.CHECKOUT", root)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fake_bot_api import FakeBotApi
 
 from bot.config import ExitCode, parse_dotenv
-from bot.kb import DEFAULT_KB_DIR
+from bot.knowledge.loader import DEFAULT_KB_DIR
+from tests.support.fake_bot_api import FakeBotApi
 
 REPO = Path(__file__).resolve().parent.parent
 UNIT = REPO / "deploy" / "tupoksi.service"

@@ -54,7 +54,15 @@ def test_the_install_command_brings_every_promised_feature() -> None:
     main = [re.split(r"[\[<>=]", d)[0] for d in PYPROJECT["project"]["dependencies"]]
     dev = [re.split(r"[\[<>=]", d)[0] for d in PYPROJECT["project"]["optional-dependencies"]["dev"]]
     assert "matplotlib" in main  # the /stats chart
-    assert set(dev) == {"pytest", "pytest-asyncio", "hypothesis", "ruff"}
+    assert set(dev) == {
+        "pytest",
+        "pytest-asyncio",
+        "hypothesis",
+        "ruff",
+        "import-linter",
+        "mypy",
+        "types-PyYAML",
+    }
     table = README.split("## Dependencies and why", 1)[1].lower()
     for name in main + dev:
         assert f"| {name.lower()}" in table or f", {name.lower()}" in table, name

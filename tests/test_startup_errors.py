@@ -17,12 +17,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from fake_bot_api import FakeBotApi
 
 from bot.cli import main
 from bot.config import ExitCode
-from bot.kb import DEFAULT_KB_DIR
-from bot.storage import open_query_log
+from bot.knowledge.loader import DEFAULT_KB_DIR
+from bot.storage import open_database
+from tests.support.fake_bot_api import FakeBotApi
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "123456:AAstartupFakeTokenXyz0123456789abc"
@@ -67,14 +67,14 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty working directory, no setting from the shell, and a valid query log."""
     for key in _SETTINGS:
         monkeypatch.delenv(key, raising=False)
-    monkeypatch.setattr("bot.config._CHECKOUT", tmp_path / "no-checkout")  # no checkout .env
+    monkeypatch.setattr("bot.config.CHECKOUT", tmp_path / "no-checkout")  # no checkout .env
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
     database = tmp_path / "tupoksi.sqlite3"
 
     async def create() -> None:
-        log = await open_query_log(database)
+        log = await open_database(database)
         await log.close()
 
     asyncio.run(create())
@@ -124,7 +124,7 @@ def test_a_broken_kb_is_one_line_per_problem_and_exit_3(
 ) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("KB_DIR", str(_broken_kb(tmp_path)))  # KB_DIR is read by every subcommand
-    monkeypatch.setattr("bot.telegram_app.setup_logging", lambda settings: None)
+    monkeypatch.setattr("bot.telegram.app.setup_logging", lambda settings: None)
     assert main(SUBCOMMANDS[command]) == ExitCode.KB
     err = capsys.readouterr().err
     assert "Traceback" not in err

@@ -1,0 +1,255 @@
+"""The use cases, without Telegram: ask (answer and log), teach, forget, reload.
+
+The Telegram handlers and the command line call these and only render what comes
+back. :class:`Service` owns the matcher being served and the lock that keeps teaching
+and reloading from losing each other's work:
+
+* one unit per level for a taught question (a second Divisi needs :meth:`Service.forget`
+  first);
+* the lock is held across the database write and the matcher update;
+* :meth:`Service.reload` builds the new KB and matcher completely (learned phrases
+  included) before one assignment swaps them in, so no question is answered from a
+  half-built KB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from bot.core.answer import Answer, build_answer
+from bot.core.matcher import Matcher, MatchResult
+from bot.core.model import KnowledgeBase, Unit
+from bot.knowledge.loader import load_kb
+from bot.storage import Database, LearnedPhrase, QueryRecord, Source
+
+logger = logging.getLogger(__name__)
+
+
+class QuestionLog(Protocol):
+    """Where questions go for the admins; ``log`` must return at once and never block.
+
+    :class:`bot.storage.Database` is the real one; tests and benchmarks may pass others.
+    """
+
+    def log(self, record: QueryRecord) -> None: ...
+
+
+class NoQuestionLog:
+    """Keeps nothing (for tests and benchmarks that want no database)."""
+
+    def log(self, record: QueryRecord) -> None:
+        """Drop the record."""
+
+
+@dataclass(frozen=True)
+class Taught:
+    """A phrase was learned: its id, how many questions it resolved, and whether it answers them now."""
+
+    learned_id: int
+    resolved: int
+    still_unanswered: bool
+
+
+@dataclass(frozen=True)
+class AlreadyTaught:
+    """The question already has a unit of this level (``phrase``); undo that first."""
+
+    phrase: LearnedPhrase
+
+
+@dataclass(frozen=True)
+class NotTeachable:
+    """The question has no words the matcher could learn."""
+
+
+TeachResult = Taught | AlreadyTaught | NotTeachable
+
+
+@dataclass(frozen=True)
+class Reloaded:
+    """A new KB is being served; ``skipped`` learned phrases point at units it no longer has."""
+
+    old: KnowledgeBase
+    new: KnowledgeBase
+    applied: int
+    skipped: list[LearnedPhrase]
+
+
+@dataclass
+class Service:
+    """The matcher being served, the question log and (when there is one) the database."""
+
+    matcher: Matcher
+    log: QuestionLog = field(default_factory=NoQuestionLog)
+    # Held while learned phrases change or the KB is swapped, so neither loses the other's work.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        """The knowledge base being served (the matcher's)."""
+        return self.matcher.kb
+
+    @property
+    def database(self) -> Database | None:
+        """The database behind the question log, if any (feedback and admin data need it)."""
+        return self.log if isinstance(self.log, Database) else None
+
+    @property
+    def keeps_questions(self) -> bool:
+        """True when unanswered questions really reach the admins."""
+        return not isinstance(self.log, NoQuestionLog)
+
+    # -- asking -------------------------------------------------------------------------
+
+    def answer(self, question: str) -> Answer:
+        """The answer to ``question``, not logged (examples shown in inline mode)."""
+        matcher = self.matcher
+        return build_answer(matcher.match(question), matcher.kb, matcher.config.ambiguity_margin)
+
+    def ask(
+        self,
+        question: str,
+        *,
+        source: Source,
+        chat_id: int | None = None,
+        chat_type: str | None = None,
+        user_id: int | None = None,
+    ) -> tuple[Answer, str]:
+        """Match, build the answer and log the question; returns the answer and the question id.
+
+        Logging never breaks answering.
+        """
+        started = time.perf_counter()
+        matcher = self.matcher  # one KB for the whole question, even if /reload swaps it
+        result = matcher.match(question)
+        answer = build_answer(result, matcher.kb, matcher.config.ambiguity_margin)
+        latency_ms = (time.perf_counter() - started) * 1000
+        record = make_record(
+            result,
+            matcher.kb,
+            source=source,
+            chat_id=chat_id,
+            chat_type=chat_type,
+            user_id=user_id,
+            latency_ms=latency_ms,
+        )
+        try:
+            self.log.log(record)
+        except Exception:
+            logger.exception("query log failed; question %s not logged", record.id)
+        return answer, record.id
+
+    # -- teaching -----------------------------------------------------------------------
+
+    async def taught(self, database: Database, normalized: str) -> list[LearnedPhrase]:
+        """Active learned phrases for questions with this normalised text."""
+        return [p for p in await database.learned_phrases() if p.normalized == normalized]
+
+    async def teach(self, database: Database, record: QueryRecord, unit: Unit, admin_id: int) -> TeachResult:
+        """Store the question as a learned phrase of ``unit``, teach the matcher, resolve the group."""
+        async with self.lock:
+            taught = await self.taught(database, record.normalized)
+            same_level = next((p for p in taught if p.level == unit.level), None)
+            if same_level is not None:
+                return AlreadyTaught(same_level)
+            if not record.normalized.strip() or not self.matcher.normalizer.terms(record.text):
+                return NotTeachable()
+            learned_id = await database.add_learned(
+                record.text, record.normalized, unit.id, unit.level, admin_id
+            )
+            self.matcher.add_phrase(unit.id, record.text)
+            resolved = await database.mark_resolved(record.normalized, by=admin_id, learned_id=learned_id)
+        logger.info("admin %s taught phrase #%d -> %s", admin_id, learned_id, unit.id)
+        result = self.matcher.match(record.text)
+        ranking = result.ranking(unit.level)
+        answered_so = result.answered and bool(ranking) and ranking[0].unit_id == unit.id
+        return Taught(learned_id, resolved, still_unanswered=not answered_so)
+
+    async def forget(self, database: Database, learned_id: int) -> LearnedPhrase | None:
+        """Undo a teaching: the phrase leaves the database and the matcher (None: no such phrase)."""
+        async with self.lock:
+            removed = await database.remove_learned(learned_id)
+            if removed is not None:
+                self.matcher.remove_phrase(removed.unit_id, removed.phrase)
+        return removed
+
+    async def apply_learned(self) -> int:
+        """Teach the served matcher every active learned phrase (at start-up); how many applied."""
+        if self.database is None:
+            return 0
+        async with self.lock:
+            applied, _ = await apply_learned(self.database, self.matcher)
+        return applied
+
+    # -- reloading ----------------------------------------------------------------------
+
+    async def reload(self, kb_dir: Path) -> Reloaded:
+        """Load and check ``kb_dir`` and serve it; raises (``KnowledgeBaseError``...) and keeps the old KB."""
+        async with self.lock:
+            old = self.kb
+            kb = await asyncio.to_thread(load_kb, kb_dir)
+            matcher = await asyncio.to_thread(Matcher, kb, self.matcher.config)
+            database = self.database
+            applied, skipped = await apply_learned(database, matcher) if database is not None else (0, [])
+            self.matcher = matcher  # the swap: KB and matcher together, in one assignment
+        logger.info("reload: KB %s -> %s (%s)", old.version, kb.version, kb.content_hash)
+        return Reloaded(old, kb, applied, skipped)
+
+
+async def apply_learned(database: Database, matcher: Matcher) -> tuple[int, list[LearnedPhrase]]:
+    """Teach ``matcher`` every active learned phrase; ``(applied, skipped)``.
+
+    A phrase whose unit is no longer in the matcher's KB (or changed level) is skipped.
+    """
+    applied, skipped = 0, []
+    for phrase in await database.learned_phrases():
+        unit = matcher.kb.get(phrase.unit_id)
+        if unit is None or unit.level != phrase.level:
+            skipped.append(phrase)
+            continue
+        applied += matcher.add_phrase(unit.id, phrase.phrase)
+    if skipped:
+        logger.warning(
+            "learned phrase(s) %s point at units not in KB %s; not applied",
+            ", ".join(f"#{p.id}" for p in skipped),
+            matcher.kb.version,
+        )
+    return applied, skipped
+
+
+def make_record(
+    result: MatchResult,
+    kb: KnowledgeBase,
+    *,
+    source: Source,
+    chat_id: int | None,
+    chat_type: str | None,
+    user_id: int | None,
+    latency_ms: float,
+) -> QueryRecord:
+    """The log record of one question."""
+    top_divisi = result.divisi[0] if result.divisi else None
+    top_subbag = result.subbag[0] if result.subbag else None
+    best = max((c for c in (top_divisi, top_subbag) if c), key=lambda c: c.score, default=None)
+    return QueryRecord(
+        source=source,
+        text=result.question,
+        normalized=result.normalized,
+        answered=result.answered,
+        chat_id=chat_id,
+        chat_type=chat_type,
+        user_id=user_id,
+        divisi_id=top_divisi.unit_id if top_divisi else None,
+        divisi_score=top_divisi.score if top_divisi else None,
+        subbag_id=top_subbag.unit_id if top_subbag else None,
+        subbag_score=top_subbag.score if top_subbag else None,
+        duty_ref=str(best.duty) if best and best.duty else None,
+        kb_version=kb.content_hash,
+        latency_ms=round(latency_ms, 3),
+        reason=result.reason,
+    )

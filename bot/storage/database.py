@@ -1,0 +1,568 @@
+"""The database: questions, feedback, learned phrases, the review list and the reports.
+
+Resolutions: when an admin teaches a phrase, the matching questions that needed
+review get ``resolved_at``/``resolved_by`` (and optionally ``resolved_learned_id``)
+set on their ``queries`` row. Undoing the teaching (:meth:`Database.remove_learned`)
+clears the resolutions that point at it, so those questions return to the review list.
+
+All SQL takes values through ``?`` parameters. The only SQL assembled at run time is
+the ``PRAGMA user_version`` statement of :mod:`bot.storage.schema` (PRAGMA cannot be
+parameterised; the value is an int from that module) and concatenations of constant
+fragments defined here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager, suppress
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import aiosqlite
+
+from bot.core.answer import NEEDS_REVIEW
+from bot.core.model import Level
+from bot.storage.records import (
+    LEARNED_LEVELS,
+    Coverage,
+    DayCount,
+    LearnedPhrase,
+    LogStats,
+    QueryRecord,
+    Source,
+    Stats,
+    StorageError,
+    UnansweredGroup,
+    parse_time,
+    to_iso,
+    utcnow,
+)
+from bot.storage.schema import EXPORT_COLUMNS, connect
+from bot.storage.writer import QueryWriter, Row
+
+_INSERT_QUERY: Final = """
+    INSERT INTO queries (
+        id, asked_at, source, chat_id, chat_type, user_id, text, normalized, answered,
+        divisi_id, divisi_score, subbag_id, subbag_score, duty_ref, kb_version, latency_ms, reason
+    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (id) DO NOTHING
+"""
+# ON CONFLICT DO NOTHING makes a retried batch idempotent: if a COMMIT was reported as
+# failed but did land, writing the rows again does not fail on the primary key.
+
+_REVIEW_REASONS: Final = ", ".join(f"'{reason.value}'" for reason in sorted(NEEDS_REVIEW))
+_NEEDS_REVIEW: Final = f"""
+    queries.resolved_at IS NULL
+    AND ((queries.answered = 0 AND (queries.reason IS NULL OR queries.reason IN ({_REVIEW_REASONS})))
+        OR EXISTS (SELECT 1 FROM feedback WHERE feedback.query_id = queries.id AND feedback.vote < 0))
+"""
+# A question needs review when the bot could not find a unit for it (the core's
+# ``NEEDS_REVIEW``; not when it declined small talk or a fact question on purpose), or when
+# anyone's current vote on the answer is 👎 — and nobody has resolved it yet.
+
+
+def _record_from_row(row: sqlite3.Row) -> QueryRecord:
+    return QueryRecord(
+        id=row["id"],
+        asked_at=datetime.fromisoformat(row["asked_at"]),
+        source=Source(row["source"]),
+        chat_id=row["chat_id"],
+        chat_type=row["chat_type"],
+        user_id=row["user_id"],
+        text=row["text"],
+        normalized=row["normalized"],
+        answered=bool(row["answered"]),
+        divisi_id=row["divisi_id"],
+        divisi_score=row["divisi_score"],
+        subbag_id=row["subbag_id"],
+        subbag_score=row["subbag_score"],
+        duty_ref=row["duty_ref"],
+        kb_version=row["kb_version"],
+        latency_ms=row["latency_ms"],
+        resolved_at=parse_time(row["resolved_at"]),
+        resolved_by=row["resolved_by"],
+        resolved_learned_id=row["resolved_learned_id"],
+        reason=row["reason"],
+    )
+
+
+def _learned_from_row(row: sqlite3.Row) -> LearnedPhrase:
+    return LearnedPhrase(
+        id=row["id"],
+        phrase=row["phrase"],
+        normalized=row["normalized"],
+        unit_id=row["unit_id"],
+        level=Level(row["level"]),
+        created_by=row["created_by"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        removed_at=parse_time(row["removed_at"]),
+    )
+
+
+async def open_database(
+    path: str | Path,
+    *,
+    max_pending: int = 10_000,
+    batch_size: int = 500,
+    busy_timeout: float = 5.0,
+    retry_delay: float = 1.0,
+    max_retry_delay: float = 60.0,
+) -> Database:
+    """Open (creating it and its folder if needed) and migrate the database, start the writer.
+
+    ``busy_timeout`` is how long one statement waits for another connection's lock;
+    failed writes are retried after ``retry_delay`` seconds, doubling up to
+    ``max_retry_delay``. ``":memory:"`` opens a throwaway in-memory database.
+    """
+    if max_pending < 1 or batch_size < 1:
+        raise ValueError("max_pending and batch_size must be >= 1")
+    location = str(path)
+    db = await connect(location, busy_timeout=busy_timeout)
+    database = Database(
+        db,
+        location,
+        max_pending=max_pending,
+        batch_size=batch_size,
+        retry_delay=retry_delay,
+        max_retry_delay=max_retry_delay,
+    )
+    database.writer.start()
+    return database
+
+
+class Database:
+    """The bot's database: the question log (through a :class:`QueryWriter`), feedback,
+    learned phrases, the review list and the reports.
+
+    Create it with :func:`open_database`; close it with :meth:`close` (or ``async with``).
+    ``clock`` gives "now" for timestamps and day windows (tests set it).
+    """
+
+    def __init__(
+        self,
+        db: aiosqlite.Connection,
+        path: str,
+        *,
+        max_pending: int,
+        batch_size: int,
+        retry_delay: float,
+        max_retry_delay: float,
+    ) -> None:
+        self.path = path
+        self.clock: Callable[[], datetime] = utcnow
+        self._db = db
+        self._write_lock = asyncio.Lock()  # one transaction at a time on the shared connection
+        self._closing = False
+        self._closed = asyncio.Event()
+        self.writer = QueryWriter(
+            self.insert_rows,
+            name=path,
+            max_pending=max_pending,
+            batch_size=batch_size,
+            retry_delay=retry_delay,
+            max_retry_delay=max_retry_delay,
+        )
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        """The SQLite connection (for maintenance: PRAGMAs, backups)."""
+        return self._db
+
+    # ----------------------------------------------------------------- logging
+
+    @property
+    def stats(self) -> LogStats:
+        """A snapshot of the question writer's counters."""
+        return self.writer.stats
+
+    def log(self, record: QueryRecord) -> None:
+        """Queue a question for writing and return at once; never raises (see :class:`QueryWriter`)."""
+        self.writer.log(record)
+
+    async def flush(self) -> None:
+        """Write everything queued so far now; failures keep the rows for a retry (no raise)."""
+        if not self._closed.is_set():
+            await self.writer.flush()
+
+    async def close(self) -> None:
+        """Stop the writer, write what is queued, close the database. Safe to call twice."""
+        if self._closing:
+            await self._closed.wait()
+            return
+        self._closing = True
+        try:
+            await self.writer.stop()
+        finally:
+            await self._db.close()
+            self._closed.set()
+
+    async def insert_rows(self, rows: list[Row]) -> int:
+        """Insert question rows in one transaction; returns how many were new."""
+        async with self._transaction() as db:
+            cursor = await db.executemany(_INSERT_QUERY, rows)
+            return max(cursor.rowcount, 0)
+
+    def _cutoff(self, days: int | None) -> str:
+        """Lower bound for ``asked_at`` (``''`` matches everything when ``days`` is None)."""
+        if days is None:
+            return ""
+        if days < 0:
+            raise ValueError(f"days must be >= 0, got {days}")
+        return to_iso(self.clock() - timedelta(days=days))
+
+    # ------------------------------------------------------------ db helpers
+
+    def _check_open(self) -> None:
+        if self._closed.is_set():
+            raise StorageError(f"query log {self.path} is closed")
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Give callers one exception type (StorageError) for database failures."""
+        self._check_open()
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StorageError(f"{action} failed: {exc}") from exc
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+        async with self._write_lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                await self._db.execute("COMMIT")
+            except BaseException:
+                with suppress(sqlite3.Error):  # "no transaction is active" after a failed COMMIT
+                    await self._db.execute("ROLLBACK")
+                raise
+
+    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return list(await self._db.execute_fetchall(sql, params))
+
+    async def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        rows = await self._fetchall(sql, params)
+        return rows[0][0] if rows else None
+
+    # --------------------------------------------------------------- queries
+
+    async def count_queries(self) -> int:
+        """Questions stored in the database (call :meth:`flush` first for an exact number)."""
+        with self._errors("counting questions"):
+            return int(await self._scalar("SELECT COUNT(*) FROM queries"))
+
+    async def query(self, query_id: str) -> QueryRecord | None:
+        """One question by id; also finds one still waiting to be written."""
+        with self._errors("reading a question"):
+            rows = await self._fetchall("SELECT * FROM queries WHERE id = ?", (query_id,))
+        if rows:
+            return _record_from_row(rows[0])
+        return self.writer.waiting(query_id)
+
+    # -------------------------------------------------------------- feedback
+
+    async def set_feedback(self, query_id: str, user_id: int, vote: int) -> int:
+        """Record a user's 👍 (+1) or 👎 (-1) on an answer, replacing their earlier vote.
+
+        Works before the question row is written (no foreign key). Returns the vote.
+        """
+        if vote not in (1, -1):
+            raise ValueError(f"vote must be +1 or -1, got {vote!r}")
+        with self._errors("saving feedback"):
+            async with self._transaction() as db:
+                await db.execute(
+                    """
+                    INSERT INTO feedback (query_id, user_id, vote, voted_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (query_id, user_id)
+                    DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at
+                    """,
+                    (query_id, int(user_id), vote, to_iso(self.clock())),
+                )
+        return vote
+
+    async def feedback(self, query_id: str) -> dict[int, int]:
+        """Current votes on one answer, user id -> vote."""
+        with self._errors("reading feedback"):
+            rows = await self._fetchall(
+                "SELECT user_id, vote FROM feedback WHERE query_id = ? ORDER BY user_id",
+                (query_id,),
+            )
+        return {row["user_id"]: row["vote"] for row in rows}
+
+    # --------------------------------------------------------------- learned
+
+    async def add_learned(
+        self, phrase: str, normalized: str, unit_id: str, level: Level, admin_id: int
+    ) -> int:
+        """Store a phrase an admin taught; returns its id (used for undo)."""
+        if level not in LEARNED_LEVELS:
+            raise ValueError(f"level must be one of {sorted(LEARNED_LEVELS)}, got {level!r}")
+        if not normalized.strip() or not unit_id:
+            raise ValueError("normalized phrase and unit id must not be empty")
+        with self._errors("saving a learned phrase"):
+            async with self._transaction() as db:
+                cursor = await db.execute(
+                    """
+                    INSERT INTO learned_phrases
+                        (phrase, normalized, unit_id, level, created_by, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                    (phrase, normalized, unit_id, level, int(admin_id), to_iso(self.clock())),
+                )
+                new_id = cursor.lastrowid
+        assert new_id is not None
+        return int(new_id)
+
+    async def remove_learned(self, learned_id: int) -> LearnedPhrase | None:
+        """Undo a teaching (soft delete); returns what was removed, None if unknown or gone.
+
+        Questions resolved by this phrase (``mark_resolved(..., learned_id=...)``) go back
+        to the review list.
+        """
+        with self._errors("removing a learned phrase"):
+            async with self._transaction() as db:
+                rows = list(
+                    await db.execute_fetchall(
+                        "SELECT * FROM learned_phrases WHERE id = ? AND removed_at IS NULL",
+                        (learned_id,),
+                    )
+                )
+                if not rows:
+                    return None
+                removed_at = to_iso(self.clock())
+                await db.execute(
+                    "UPDATE learned_phrases SET removed_at = ? WHERE id = ?",
+                    (removed_at, learned_id),
+                )
+                await db.execute(
+                    """
+                    UPDATE queries SET resolved_at = NULL, resolved_by = NULL,
+                        resolved_learned_id = NULL
+                    WHERE resolved_learned_id = ?
+                    """,
+                    (learned_id,),
+                )
+        return replace(_learned_from_row(rows[0]), removed_at=parse_time(removed_at))
+
+    async def learned_phrases(self) -> list[LearnedPhrase]:
+        """Active learned phrases, oldest first."""
+        with self._errors("reading learned phrases"):
+            rows = await self._fetchall("SELECT * FROM learned_phrases WHERE removed_at IS NULL ORDER BY id")
+        return [_learned_from_row(row) for row in rows]
+
+    async def mark_resolved(self, normalized: str, by: int, *, learned_id: int | None = None) -> int:
+        """Mark the questions with this normalised text that need review as resolved.
+
+        Queued questions are written first so none is missed. Returns how many rows
+        changed. Pass ``learned_id`` so undoing that teaching reopens them.
+        """
+        await self.flush()
+        with self._errors("resolving questions"):
+            async with self._transaction() as db:
+                cursor = await db.execute(
+                    "UPDATE queries SET resolved_at = ?, resolved_by = ?, resolved_learned_id = ?"
+                    " WHERE queries.normalized = ? AND " + _NEEDS_REVIEW,
+                    (to_iso(self.clock()), int(by), learned_id, normalized),
+                )
+                return cursor.rowcount
+
+    # ---------------------------------------------------------------- review
+
+    async def unanswered(
+        self, days: int | None = None, limit: int = 10, offset: int = 0
+    ) -> list[UnansweredGroup]:
+        """Questions needing review, grouped by normalised text, most recently asked first.
+
+        A question needs review when it was not answered, or any user's vote on its
+        answer is 👎, and it is not resolved. ``days`` limits to the last N days.
+        """
+        if limit < 0 or offset < 0:
+            raise ValueError("limit and offset must be >= 0")
+        cutoff = self._cutoff(days)
+        with self._errors("reading unanswered questions"):
+            groups = await self._fetchall(
+                # With a single MAX() aggregate SQLite takes the bare column `text` from
+                # the row holding the maximum: the newest question of the group.
+                "SELECT queries.normalized AS normalized, COUNT(*) AS n,"
+                " MAX(queries.asked_at) AS last_asked, queries.text AS example,"
+                " SUM(queries.answered) AS downvoted"
+                " FROM queries WHERE queries.asked_at >= ? AND "
+                + _NEEDS_REVIEW
+                + " GROUP BY queries.normalized"
+                " ORDER BY last_asked DESC, queries.normalized LIMIT ? OFFSET ?",
+                (cutoff, limit, offset),
+            )
+            if not groups:
+                return []
+            keys = [row["normalized"] for row in groups]
+            placeholders = ", ".join("?" for _ in keys)  # only '?' marks, values are bound
+            id_rows = await self._fetchall(
+                "SELECT queries.normalized AS normalized, queries.id AS id FROM queries"
+                " WHERE queries.asked_at >= ? AND queries.normalized IN (" + placeholders + ")"
+                " AND " + _NEEDS_REVIEW + " ORDER BY queries.asked_at DESC, queries.id",
+                (cutoff, *keys),
+            )
+        ids: dict[str, list[str]] = {key: [] for key in keys}
+        for row in id_rows:
+            ids[row["normalized"]].append(row["id"])
+        return [
+            UnansweredGroup(
+                normalized=row["normalized"],
+                count=row["n"],
+                last_asked=datetime.fromisoformat(row["last_asked"]),
+                example=row["example"],
+                ids=tuple(ids[row["normalized"]]),
+                downvoted=row["downvoted"] or 0,
+            )
+            for row in groups
+        ]
+
+    async def count_unanswered_groups(self, days: int | None = None) -> int:
+        """How many groups :meth:`unanswered` would list, for page counts."""
+        with self._errors("counting unanswered questions"):
+            return int(
+                await self._scalar(
+                    "SELECT COUNT(DISTINCT queries.normalized) FROM queries"
+                    " WHERE queries.asked_at >= ? AND " + _NEEDS_REVIEW,
+                    (self._cutoff(days),),
+                )
+            )
+
+    # --------------------------------------------------------------- reports
+
+    async def report(
+        self, days: int | None = None, *, utc_offset: timedelta = timedelta(0), top: int = 10
+    ) -> Stats:
+        """Report numbers for the last ``days`` days (None: all time).
+
+        ``per_day`` dates are calendar days at ``utc_offset`` (WIB is ``timedelta(hours=7)``).
+        Top units count answered questions only. ``unanswered_terms`` counts the words of
+        the normalised texts of unanswered questions (resolved ones included: it describes
+        what users asked).
+        """
+        cutoff = self._cutoff(days)
+        modifier = f"{int(utc_offset.total_seconds() // 60):+d} minutes"  # bound as a value
+        with self._errors("computing stats"):
+            totals = (
+                await self._fetchall(
+                    "SELECT COUNT(*), COALESCE(SUM(answered), 0) FROM queries WHERE asked_at >= ?",
+                    (cutoff,),
+                )
+            )[0]
+            votes = (
+                await self._fetchall(
+                    "SELECT COALESCE(SUM(f.vote > 0), 0), COALESCE(SUM(f.vote < 0), 0)"
+                    " FROM feedback AS f JOIN queries AS q ON q.id = f.query_id"
+                    " WHERE q.asked_at >= ?",
+                    (cutoff,),
+                )
+            )[0]
+            days_rows = await self._fetchall(
+                "SELECT date(asked_at, ?) AS day, COUNT(*), SUM(answered) FROM queries"
+                " WHERE asked_at >= ? GROUP BY day ORDER BY day",
+                (modifier, cutoff),
+            )
+            top_divisi = await self._fetchall(
+                "SELECT divisi_id, COUNT(*) AS n FROM queries"
+                " WHERE answered = 1 AND divisi_id IS NOT NULL AND asked_at >= ?"
+                " GROUP BY divisi_id ORDER BY n DESC, divisi_id LIMIT ?",
+                (cutoff, top),
+            )
+            top_subbag = await self._fetchall(
+                "SELECT subbag_id, COUNT(*) AS n FROM queries"
+                " WHERE answered = 1 AND subbag_id IS NOT NULL AND asked_at >= ?"
+                " GROUP BY subbag_id ORDER BY n DESC, subbag_id LIMIT ?",
+                (cutoff, top),
+            )
+            texts = await self._fetchall(
+                "SELECT normalized FROM queries WHERE answered = 0 AND asked_at >= ?", (cutoff,)
+            )
+        terms = Counter(term for row in texts for term in row[0].split())
+        total, answered = int(totals[0]), int(totals[1])
+        return Stats(
+            days=days,
+            total=total,
+            answered=answered,
+            answer_rate=answered / total if total else 0.0,
+            thumbs_up=int(votes[0]),
+            thumbs_down=int(votes[1]),
+            per_day=[DayCount(row[0], int(row[1]), int(row[2])) for row in days_rows],
+            top_divisi=[(row[0], int(row[1])) for row in top_divisi],
+            top_subbag=[(row[0], int(row[1])) for row in top_subbag],
+            unanswered_terms=sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))[:top],
+        )
+
+    async def coverage(self, days: int | None = None) -> Coverage:
+        """How often each unit and duty was the answer (answered questions only)."""
+        cutoff = self._cutoff(days)
+        with self._errors("computing coverage"):
+            unit_rows = await self._fetchall(
+                "SELECT unit_id, COUNT(*) FROM ("
+                " SELECT divisi_id AS unit_id FROM queries"
+                "  WHERE answered = 1 AND divisi_id IS NOT NULL AND asked_at >= ?"
+                " UNION ALL"
+                " SELECT subbag_id FROM queries"
+                "  WHERE answered = 1 AND subbag_id IS NOT NULL AND asked_at >= ?"
+                ") GROUP BY unit_id ORDER BY unit_id",
+                (cutoff, cutoff),
+            )
+            duty_rows = await self._fetchall(
+                "SELECT duty_ref, COUNT(*) FROM queries"
+                " WHERE answered = 1 AND duty_ref IS NOT NULL AND asked_at >= ?"
+                " GROUP BY duty_ref ORDER BY duty_ref",
+                (cutoff,),
+            )
+        return Coverage(
+            units={row[0]: int(row[1]) for row in unit_rows},
+            duties={row[0]: int(row[1]) for row in duty_rows},
+        )
+
+    async def export_rows(self, days: int | None = None) -> list[dict[str, Any]]:
+        """Every stored column of the questions in the window plus ``net_vote``, oldest first.
+
+        Values are as stored (``answered`` is 0/1, times are UTC ISO-8601) so the CSV
+        is faithful; keys follow :data:`EXPORT_COLUMNS`.
+        """
+        with self._errors("exporting questions"):
+            rows = await self._fetchall(
+                "SELECT q.*, COALESCE(v.net, 0) AS net_vote FROM queries AS q"
+                " LEFT JOIN (SELECT query_id, SUM(vote) AS net FROM feedback GROUP BY query_id)"
+                " AS v ON v.query_id = q.id"
+                " WHERE q.asked_at >= ? ORDER BY q.asked_at, q.id",
+                (self._cutoff(days),),
+            )
+        return [{column: row[column] for column in EXPORT_COLUMNS} for row in rows]
+
+    # ------------------------------------------------------------- retention
+
+    async def purge_older_than(self, days: int) -> int:
+        """Delete questions asked more than ``days`` days ago, with their feedback.
+
+        Also removes old feedback whose question never reached the database. Returns
+        how many questions were deleted.
+        """
+        cutoff = self._cutoff(days)
+        with self._errors("purging old questions"):
+            async with self._transaction() as db:
+                await db.execute(
+                    "DELETE FROM feedback WHERE query_id IN (SELECT id FROM queries WHERE asked_at < ?)",
+                    (cutoff,),
+                )
+                await db.execute(
+                    "DELETE FROM feedback WHERE voted_at < ? AND query_id NOT IN (SELECT id FROM queries)",
+                    (cutoff,),
+                )
+                cursor = await db.execute("DELETE FROM queries WHERE asked_at < ?", (cutoff,))
+                return cursor.rowcount

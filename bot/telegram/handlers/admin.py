@@ -1,0 +1,318 @@
+"""Admin commands in Telegram: review unanswered questions, teach units, reports, export, reload.
+
+Admins are the numeric Telegram user ids in ``ADMIN_IDS``, never usernames. Every
+handler here goes through :func:`admin_only`: anyone else gets
+:data:`~bot.text.admin.REFUSAL_TEXT`, which reveals nothing, and admins are asked
+to use their private chat with the bot when they try in a group (everyone there would
+see the data). Handlers stay short: parse the arguments, ask the storage and
+:mod:`bot.text.reports`, render with :mod:`bot.text.admin`, reply.
+
+Buttons (kinds in :mod:`bot.text.answers`): ``p1:<days>:<page>`` turns /unanswered pages;
+``t1:<query id>`` opens the teach menu for that question's group; ``t1:<query id>:<unit
+id>`` teaches it; ``t1:<query id>:-`` closes the menu. They look the question up in the
+database, so they keep working after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import threading
+from collections.abc import Callable, Coroutine
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from telegram import Chat, Message, Update
+from telegram.ext import ContextTypes
+
+from bot.knowledge.loader import KnowledgeBaseError
+from bot.service import AlreadyTaught, NotTeachable, Service
+from bot.storage import Database, Stats, StorageError
+from bot.telegram.arguments import UsageError, parse_days, parse_learned_id
+from bot.telegram.context import deps
+from bot.telegram.messaging import command_argument, edit_html, reply_html
+from bot.text import reports
+from bot.text.admin import (
+    NO_CHART_TEXT,
+    NO_STORAGE_TEXT,
+    NOT_TEACHABLE_TEXT,
+    PAGE_SIZE,
+    PRIVATE_ONLY_TEXT,
+    REFUSAL_TEXT,
+    STALE_REVIEW_TEXT,
+    STATS_CHART_CAPTION,
+    STATS_DEFAULT_DAYS,
+    STORAGE_ERROR_TEXT,
+    TEACH_LEVELS,
+    already_taught_text,
+    coverage_html,
+    export_caption,
+    export_filename,
+    forgotten_html,
+    lupakan_usage_html,
+    not_learned_html,
+    nothing_to_export_html,
+    page_count,
+    reload_failed_html,
+    reload_ok_html,
+    review_buttons,
+    review_html,
+    stats_html,
+    taught_html,
+    taught_note,
+    teach_buttons,
+    teach_html,
+    usage_html,
+)
+from bot.text.answers import STALE_BUTTON_TEXT, Keyboard
+from bot.text.callback_data import TEACH_DONE, parse_review_page, parse_teach
+from bot.text.exports import rows_to_csv
+
+logger = logging.getLogger(__name__)
+
+WIB = timezone(timedelta(hours=7), "WIB")  # the office's clock: per-day stats, export file names
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+class NoStorageError(Exception):
+    """The bot runs without a database (tests, benchmarks): admin data is unavailable."""
+
+
+def _database(service: Service) -> Database:
+    if service.database is None:
+        raise NoStorageError
+    return service.database
+
+
+async def _say(update: Update, html: str) -> None:
+    """A short notice: a reply to the command, or the toast of a pressed button."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(html)
+    elif update.effective_message is not None:
+        await reply_html(update.effective_message, html)
+
+
+def admin_only(handler: Handler) -> Handler:
+    """Run ``handler`` only for admins (numeric id) in a private chat; map errors to notices.
+
+    Usage errors, a missing database and database failures become one polite sentence.
+    """
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        user = update.effective_user
+        if not deps(context).settings.is_admin(user.id if user else None):
+            logger.info("refused %s for non-admin %s", handler.__name__, user.id if user else None)
+            await _say(update, REFUSAL_TEXT)
+            return
+        chat = update.effective_chat
+        if chat is None or chat.type != Chat.PRIVATE:
+            await _say(update, PRIVATE_ONLY_TEXT)
+            return
+        try:
+            await handler(update, context)
+        except UsageError as exc:
+            await _say(update, usage_html(exc.command))
+        except NoStorageError:
+            await _say(update, NO_STORAGE_TEXT)
+        except StorageError:
+            logger.exception("%s: database error", handler.__name__)
+            await _say(update, STORAGE_ERROR_TEXT)
+
+    return guarded
+
+
+# -- review and teaching ---------------------------------------------------------------------
+
+
+async def _review_page(service: Service, days: int | None, page: int) -> tuple[str, Keyboard]:
+    database = _database(service)
+    await database.flush()  # include questions asked a moment ago
+    total = await database.count_unanswered_groups(days)
+    page = min(page, page_count(total) - 1)
+    groups = await database.unanswered(days, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
+    return (
+        review_html(groups, total=total, page=page, days=days),
+        review_buttons(groups, total=total, page=page, days=days),
+    )
+
+
+@admin_only
+async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/unanswered [hari]: unanswered and 👎 questions, grouped, newest first, with buttons."""
+    message = update.effective_message
+    days = parse_days(command_argument(message), "unanswered")
+    html, keyboard = await _review_page(deps(context).service, days, 0)
+    await reply_html(message, html, keyboard)
+
+
+@admin_only
+async def review_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """p1:<days>:<page>: show that page of /unanswered in place."""
+    callback = update.callback_query
+    parsed = parse_review_page(callback.data)
+    if parsed is None:
+        await callback.answer(STALE_BUTTON_TEXT)
+        return
+    html, keyboard = await _review_page(deps(context).service, *parsed)
+    await callback.answer()
+    await edit_html(callback, html, keyboard)
+
+
+@admin_only
+async def teach_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """t1:<question id>[:<unit id> | :-]: open the teach menu, teach a unit, or close the menu."""
+    callback = update.callback_query
+    service = deps(context).service
+    database = _database(service)
+    parsed = parse_teach(callback.data)
+    if parsed is None:
+        await callback.answer(STALE_BUTTON_TEXT)
+        return
+    question_id, choice = parsed
+    record = await database.query(question_id)
+    if record is None:
+        await callback.answer(STALE_REVIEW_TEXT)
+        return
+    kb = service.kb
+    if choice is None or choice == TEACH_DONE:
+        taught = await service.taught(database, record.normalized)
+        await callback.answer()
+        keyboard = teach_buttons(kb, question_id, [p.unit_id for p in taught])
+        if choice is None and isinstance(callback.message, Message):  # a new message under the list
+            await reply_html(callback.message, teach_html(kb, record.text, taught), keyboard)
+        elif choice is None:  # the list is too old to reply to: show the menu in its place
+            await edit_html(callback, teach_html(kb, record.text, taught), keyboard)
+        else:
+            await edit_html(callback, teach_html(kb, record.text, taught, done=True))
+        return
+    unit = kb.get(choice)
+    if unit is None or unit.level not in TEACH_LEVELS:
+        await callback.answer(STALE_BUTTON_TEXT)
+        return
+    result = await service.teach(database, record, unit, callback.from_user.id)
+    if isinstance(result, AlreadyTaught):
+        await callback.answer(already_taught_text(unit, result.phrase), show_alert=True)
+        return
+    if isinstance(result, NotTeachable):
+        await callback.answer(NOT_TEACHABLE_TEXT, show_alert=True)
+        return
+    await callback.answer(taught_html(unit))
+    taught = await service.taught(database, record.normalized)
+    keyboard = teach_buttons(kb, question_id, [p.unit_id for p in taught])
+    note = taught_note(unit, result.resolved, still_unanswered=result.still_unanswered)
+    await edit_html(callback, teach_html(kb, record.text, taught, note=note), keyboard)
+
+
+@admin_only
+async def lupakan_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/lupakan <id>: undo a teaching; without an id, how to use it and the learned phrases."""
+    message = update.effective_message
+    service = deps(context).service
+    database = _database(service)
+    argument = command_argument(message)
+    if not argument:
+        await reply_html(message, lupakan_usage_html(service.kb, await database.learned_phrases()))
+        return
+    learned_id = parse_learned_id(argument)
+    removed = await service.forget(database, learned_id)
+    if removed is None:
+        await reply_html(message, not_learned_html(learned_id))
+        return
+    logger.info("admin %s removed learned phrase #%d", update.effective_user.id, learned_id)
+    await reply_html(message, forgotten_html(service.kb, removed))
+
+
+# -- reports ---------------------------------------------------------------------------------
+
+_CHART_LOCK = threading.Lock()  # pyplot keeps global state: one chart at a time
+
+
+def _render_chart(stats: Stats) -> bytes:
+    with _CHART_LOCK:
+        return reports.stats_chart_png(stats)
+
+
+@admin_only
+async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats [hari]: numbers as text, then the chart as a photo."""
+    message = update.effective_message
+    service = deps(context).service
+    database = _database(service)
+    days = parse_days(command_argument(message), "stats", STATS_DEFAULT_DAYS)
+    await database.flush()
+    stats = await database.report(days, utc_offset=WIB.utcoffset(None))
+    await reply_html(message, stats_html(service.kb, stats))
+    if not stats.total:
+        return
+    try:
+        png = await asyncio.to_thread(_render_chart, stats)
+    except ImportError:
+        logger.warning("matplotlib is not installed (reinstall the package): /stats sends no chart")
+        await reply_html(message, NO_CHART_TEXT)
+        return
+    await message.reply_photo(png, caption=STATS_CHART_CAPTION)
+
+
+@admin_only
+async def coverage_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/coverage [hari]: how often each unit and duty was the answer; what was never asked."""
+    message = update.effective_message
+    service = deps(context).service
+    database = _database(service)
+    days = parse_days(command_argument(message), "coverage")
+    await database.flush()
+    report = reports.coverage_report(service.kb, await database.coverage(days))
+    await reply_html(message, coverage_html(service.kb, report, days))
+
+
+@admin_only
+async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/export [hari]: the query log as a CSV document (UTF-8 with BOM, for spreadsheets)."""
+    message = update.effective_message
+    database = _database(deps(context).service)
+    days = parse_days(command_argument(message), "export")
+    await database.flush()
+    rows = await database.export_rows(days)
+    if not rows:
+        await reply_html(message, nothing_to_export_html(days))
+        return
+    data = (await asyncio.to_thread(rows_to_csv, rows)).encode("utf-8-sig")
+    await message.reply_document(
+        data, filename=export_filename(datetime.now(WIB).date()), caption=export_caption(len(rows), days)
+    )
+
+
+# -- reload ----------------------------------------------------------------------------------
+
+
+@admin_only
+async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/reload: load and check the KB folder; swap it in only when valid, else say what is wrong."""
+    message = update.effective_message
+    d = deps(context)
+    if command_argument(message):
+        raise UsageError("reload")
+    old, kb_dir = d.service.kb, d.settings.kb_dir
+    try:
+        reloaded = await d.service.reload(kb_dir)
+    except KnowledgeBaseError as exc:
+        logger.warning("/reload: KB in %s is invalid (%d problems)", kb_dir, len(exc.problems))
+        await reply_html(message, reload_failed_html(old, exc.problems))
+        return
+    except Exception as exc:
+        logger.exception("/reload: cannot load the KB in %s", kb_dir)
+        await reply_html(message, reload_failed_html(old, [f"{type(exc).__name__}: {exc}"]))
+        return
+    await reply_html(message, reload_ok_html(reloaded.old, reloaded.new, reloaded.applied, reloaded.skipped))
+
+
+ADMIN_COMMAND_HANDLERS: dict[str, Handler] = {
+    "unanswered": unanswered_command,
+    "stats": stats_command,
+    "coverage": coverage_command,
+    "export": export_command,
+    "lupakan": lupakan_command,
+    "reload": reload_command,
+}

@@ -1,0 +1,307 @@
+"""What admins read in Telegram: the review list, the teach menu, the reports, as HTML and buttons.
+
+Like :mod:`bot.text.answers` this module has no ``telegram`` import: texts are strings and
+keyboards are :data:`~bot.text.answers.Keyboard` tuples. The report wording itself comes from
+:mod:`bot.text.reports` (shared with the CLI); here it is only escaped and framed. Every string
+from users, the database or the KB goes through :func:`~bot.text.html.esc`. Admins read
+Indonesian.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import date
+
+from bot.core.model import KnowledgeBase, Level, Unit
+from bot.knowledge.loader import Problem
+from bot.storage import LearnedPhrase, Stats, UnansweredGroup
+from bot.text import html, reports
+from bot.text.answers import LEVEL_LABEL, Button, Keyboard, listable_units
+from bot.text.callback_data import TEACH_DONE, review_page_data, teach_data
+from bot.text.html import esc
+
+PAGE_SIZE = 5  # question groups per /unanswered page
+STATS_DEFAULT_DAYS = 30
+EXAMPLE_LENGTH = 160  # characters of a question shown in lists and menus
+MAX_PROBLEMS_SHOWN = 40  # of an invalid KB, in the /reload reply
+LEARNED_SHOWN = 20  # learned phrases listed under the /lupakan usage
+TEACH_LEVELS = (Level.DIVISI, Level.SUBBAG)
+
+REFUSAL_TEXT = "Maaf, perintah ini khusus admin."
+PRIVATE_ONLY_TEXT = "Perintah admin hanya bisa dipakai di chat pribadi dengan saya."
+NO_STORAGE_TEXT = "Log pertanyaan tidak aktif (tidak ada database), jadi data ini belum tersedia."
+STORAGE_ERROR_TEXT = "Maaf, database sedang bermasalah. Coba lagi sebentar lagi; rinciannya ada di log bot."
+STALE_REVIEW_TEXT = "Pertanyaan ini sudah tidak ada di log (mungkin sudah dihapus). Buka /unanswered lagi."
+
+USAGE: dict[str, str] = {
+    "unanswered": (
+        "<code>/unanswered [hari]</code>: pertanyaan yang belum terjawab atau diberi 👎, "
+        "misalnya <code>/unanswered 30</code>. Tanpa angka: semua yang masih tersimpan."
+    ),
+    "stats": (
+        f"<code>/stats [hari]</code>: statistik dan grafik, misalnya <code>/stats 7</code>. "
+        f"Tanpa angka: {STATS_DEFAULT_DAYS} hari terakhir."
+    ),
+    "coverage": (
+        "<code>/coverage [hari]</code>: seberapa sering tiap unit dan tugas menjadi jawaban. "
+        "Tanpa angka: semua waktu."
+    ),
+    "export": (
+        "<code>/export [hari]</code>: log pertanyaan sebagai berkas CSV, misalnya "
+        "<code>/export 30</code>. Tanpa angka: semuanya."
+    ),
+    "lupakan": (
+        "<code>/lupakan &lt;id&gt;</code>: hapus frasa yang pernah diajarkan, misalnya "
+        "<code>/lupakan 12</code> (nomornya ada di pesan konfirmasi saat mengajarkan)."
+    ),
+    "reload": "<code>/reload</code> (tanpa argumen): muat ulang basis pengetahuan dari folder KB.",
+}
+
+
+def usage_html(command: str) -> str:
+    """How to use ``command``, after odd arguments."""
+    return f"Cara pakai: {USAGE[command]}"
+
+
+def lupakan_usage_html(kb: KnowledgeBase, phrases: Sequence[LearnedPhrase]) -> str:
+    """/lupakan without an id: how to use it, then the phrases that can be forgotten."""
+    return usage_html("lupakan") + "\n\n" + learned_list_html(kb, phrases)
+
+
+def taught_html(unit: Unit) -> str:
+    """The toast after teaching ``unit``."""
+    return f"✅ Diajarkan ke {unit.short_name}"
+
+
+def shorten(text: str, limit: int = EXAMPLE_LENGTH) -> str:
+    """``text`` on one line, cut to ``limit`` characters (a question in lists and menus)."""
+    return html.shorten(text, limit)
+
+
+def _unit_name(kb: KnowledgeBase, unit_id: str) -> str:
+    unit = kb.get(unit_id)
+    return esc(unit.name) if unit else f"<code>{esc(unit_id)}</code> (tidak ada di KB)"
+
+
+# -- /unanswered -----------------------------------------------------------------------------
+
+
+def page_count(total: int) -> int:
+    """Pages needed for ``total`` groups (at least one)."""
+    return max(1, -(-total // PAGE_SIZE))
+
+
+def review_html(groups: Sequence[UnansweredGroup], *, total: int, page: int, days: int | None) -> str:
+    """One page of questions needing review, numbered across pages."""
+    if not groups:
+        return f"🎉 Tidak ada pertanyaan yang perlu ditinjau ({reports.window(days)})."
+    short = [replace(g, example=shorten(g.example)) for g in groups]
+    lines = reports.unanswered_lines(short, offset=page * PAGE_SIZE)
+    head = (
+        f"📝 <b>Perlu ditinjau</b> ({reports.window(days)}): {total} kelompok pertanyaan yang belum "
+        f"terjawab atau diberi 👎 · halaman {page + 1}/{page_count(total)}"
+    )
+    tail = "Ketuk 🎓 untuk menetapkan unit yang menangani pertanyaan itu."
+    return "\n\n".join([head, "\n".join(esc(line) for line in lines), tail])
+
+
+def review_buttons(groups: Sequence[UnansweredGroup], *, total: int, page: int, days: int | None) -> Keyboard:
+    """🎓 per group (teach), then ‹ › to turn pages."""
+    rows: list[tuple[Button, ...]] = [
+        (Button(f"🎓 Ajarkan no. {number}", teach_data(group.ids[0])),)
+        for number, group in enumerate(groups, start=page * PAGE_SIZE + 1)
+        if group.ids
+    ]
+    nav = []
+    if page > 0:
+        nav.append(Button("« Sebelumnya", review_page_data(days, page - 1)))
+    if page + 1 < page_count(total):
+        nav.append(Button("Berikutnya »", review_page_data(days, page + 1)))
+    if nav:
+        rows.append(tuple(nav))
+    return tuple(rows)
+
+
+# -- teaching --------------------------------------------------------------------------------
+
+
+def teach_html(
+    kb: KnowledgeBase,
+    question: str,
+    taught: Sequence[LearnedPhrase],
+    *,
+    note: str = "",
+    done: bool = False,
+) -> str:
+    """The teach menu: the question, what it was taught so far, what to do."""
+    blocks = [f"🎓 <b>Ajarkan jawaban</b>\n❓ <i>{esc(shorten(question))}</i>"]
+    if taught:
+        blocks.append(
+            "\n".join(
+                f"✅ {_unit_name(kb, p.unit_id)} (frasa #{p.id}; batalkan: /lupakan {p.id})" for p in taught
+            )
+        )
+    if note:
+        blocks.append(note)
+    if done:
+        blocks.append("Selesai." if taught else "Selesai, tidak ada yang diajarkan.")
+    else:
+        blocks.append(
+            "Pilih Divisi dan/atau Sub Bagian yang menangani pertanyaan ini. Pertanyaan yang sama "
+            "berikutnya langsung dijawab dengan unit itu."
+        )
+    return "\n\n".join(blocks)
+
+
+def teach_buttons(kb: KnowledgeBase, query_id: str, taught_unit_ids: Iterable[str]) -> Keyboard:
+    """The 7 Divisi and 6 Sub Bagian (✅ on the taught ones), two per row, then Selesai."""
+    taught = set(taught_unit_ids)
+    rows: list[tuple[Button, ...]] = []
+    for level in TEACH_LEVELS:
+        buttons = []
+        for unit in listable_units(kb, level):
+            try:
+                data = teach_data(query_id, unit.id)
+            except ValueError:  # an id too long for Telegram's 64 bytes (KB ids are short slugs)
+                continue
+            buttons.append(Button(("✅ " if unit.id in taught else "") + unit.short_name, data))
+        rows += [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
+    rows.append((Button("Selesai", teach_data(query_id, TEACH_DONE)),))
+    return tuple(rows)
+
+
+def taught_note(unit: Unit, resolved: int, still_unanswered: bool) -> str:
+    """Said after teaching: how many questions were resolved, and any caveat."""
+    lines = [f"Diajarkan ke {esc(unit.name)}; {resolved} pertanyaan ditandai selesai."]
+    if still_unanswered:
+        lines.append(
+            "⚠️ Catatan: pertanyaan ini belum juga dijawab dengan unit itu (misalnya karena "
+            "menanyakan angka atau fakta, bukan siapa yang menangani). Frasa tetap tersimpan; "
+            "/lupakan untuk menghapusnya."
+        )
+    return "\n".join(lines)
+
+
+def already_taught_text(unit: Unit, phrase: LearnedPhrase) -> str:
+    """Callback answer when the level already has a unit for this question (max 200 chars)."""
+    level = LEVEL_LABEL[unit.level]
+    return (
+        f"{level} sudah diajarkan (frasa #{phrase.id}). Pakai /lupakan {phrase.id} dulu untuk menggantinya."
+    )
+
+
+NOT_TEACHABLE_TEXT = "Pertanyaan ini tidak punya kata kunci yang bisa diajarkan."
+
+
+# -- /lupakan --------------------------------------------------------------------------------
+
+
+def forgotten_html(kb: KnowledgeBase, phrase: LearnedPhrase) -> str:
+    """Confirmation of /lupakan."""
+    return (
+        f"🗑 Frasa #{phrase.id} dihapus: “{esc(shorten(phrase.phrase))}” → {_unit_name(kb, phrase.unit_id)}.\n"
+        "Pertanyaan yang diselesaikan dengan frasa ini kembali ke /unanswered."
+    )
+
+
+def not_learned_html(learned_id: int) -> str:
+    """/lupakan of an unknown or already removed id."""
+    return f"Frasa #{learned_id} tidak ditemukan atau sudah dihapus."
+
+
+def learned_list_html(kb: KnowledgeBase, phrases: Sequence[LearnedPhrase]) -> str:
+    """The newest learned phrases (under the /lupakan usage)."""
+    if not phrases:
+        return "Belum ada frasa yang diajarkan."
+    newest = list(reversed(phrases))[:LEARNED_SHOWN]
+    lines = [
+        f"#{p.id} “{esc(shorten(p.phrase, 80))}” → {_unit_name(kb, p.unit_id)} "
+        f"({p.created_at:%Y-%m-%d}, admin {p.created_by})"
+        for p in newest
+    ]
+    more = len(phrases) - len(newest)
+    if more:
+        lines.append(f"… dan {more} frasa lebih lama.")
+    return "<b>Frasa yang diajarkan</b> (terbaru dulu):\n" + "\n".join(lines)
+
+
+# -- reports ---------------------------------------------------------------------------------
+
+
+def report_html(title_icon: str, lines: Sequence[str]) -> str:
+    """Report lines from :mod:`bot.text.reports`, escaped, the first one as a bold title."""
+    if not lines:
+        return ""
+    return f"{title_icon} <b>{esc(lines[0])}</b>\n" + "\n".join(esc(line) for line in lines[1:])
+
+
+def stats_html(kb: KnowledgeBase, stats: Stats) -> str:
+    """/stats as text."""
+    html = report_html("📊", reports.stats_lines(kb, stats))
+    if not stats.total:
+        html += "\n\nBelum ada pertanyaan pada rentang ini."
+    return html
+
+
+STATS_CHART_CAPTION = "📈 Pertanyaan per hari (batang) dan persentase terjawab (garis)."
+NO_CHART_TEXT = "(Grafik tidak tersedia: matplotlib belum terpasang di server bot.)"
+
+
+def coverage_html(kb: KnowledgeBase, report: reports.CoverageReport, days: int | None) -> str:
+    """/coverage as text (often longer than one message: the caller splits it)."""
+    lines = reports.coverage_lines(kb, report)
+    return f"🧭 <b>Cakupan ({reports.window(days)})</b>\n" + "\n".join(esc(line) for line in lines)
+
+
+def export_filename(day: date) -> str:
+    """``tupoksi-log-20260120.csv``."""
+    return f"tupoksi-log-{day:%Y%m%d}.csv"
+
+
+def export_caption(rows: int, days: int | None) -> str:
+    """The caption of the CSV document."""
+    return f"📄 Log pertanyaan ({reports.window(days)}): {rows} baris."
+
+
+def nothing_to_export_html(days: int | None) -> str:
+    """/export of an empty window."""
+    return f"Tidak ada pertanyaan tersimpan ({reports.window(days)})."
+
+
+# -- /reload ---------------------------------------------------------------------------------
+
+
+def reload_ok_html(
+    old: KnowledgeBase, new: KnowledgeBase, applied: int, skipped: Sequence[LearnedPhrase]
+) -> str:
+    """The KB was swapped."""
+    version = esc(new.version)
+    if old.version != new.version:
+        version = f"{esc(old.version)} → {version}"
+    if old.content_hash == new.content_hash:
+        content = f"isinya sama seperti sebelumnya (<code>{esc(new.content_hash)}</code>)"
+    else:
+        content = f"isi <code>{esc(old.content_hash)}</code> → <code>{esc(new.content_hash)}</code>"
+    lines = [
+        "✅ <b>Basis pengetahuan dimuat ulang.</b>",
+        f"Versi {version}, {content}.",
+        f"{len(new.units)} unit, {new.duty_count} tugas; frasa ajaran yang diterapkan: {applied}.",
+    ]
+    if skipped:
+        ids = ", ".join(f"#{p.id} ({esc(p.unit_id)})" for p in skipped)
+        lines.append(f"⚠️ Frasa yang unitnya tidak ada lagi di KB (tidak diterapkan): {ids}")
+    return "\n".join(lines)
+
+
+def reload_failed_html(current: KnowledgeBase, problems: Sequence[Problem | str]) -> str:
+    """The new KB is invalid: the old one stays; list the file:line problems."""
+    shown = [f"• {esc(str(p))}" for p in problems[:MAX_PROBLEMS_SHOWN]]
+    more = len(problems) - len(shown)
+    if more:
+        shown.append(f"… dan {more} masalah lain (lihat <code>tupoksi check-kb</code>).")
+    return (
+        f"❌ <b>Basis pengetahuan baru tidak valid</b>; saya tetap memakai versi lama "
+        f"({esc(current.version)}, <code>{esc(current.content_hash)}</code>).\n"
+        f"{len(problems)} masalah:\n" + "\n".join(shown)
+    )
