@@ -170,6 +170,9 @@ class _Doc:
     term_fields: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
+# Words before a unit's nickname that make it the unit addressed ("lapor ke humas").
+_ADDRESSED = frozenset({"ke", "sama", "dengan", "urusan", "ranah", "ranahnya", "tim", "kepada"})
+
 # Words that start a unit's name as people write it ("divisi hukum", "kasubbag umum").
 _UNIT_WORDS = frozenset(
     {
@@ -252,11 +255,16 @@ class Matcher:
         self._partners = self._partner_pairs()
         # How the question may name a unit: its names and aliases that start with a unit word.
         self._unit_names: dict[str, dict[str, list[tuple[str, ...]]]] = {}
+        self._unit_aliases: dict[str, dict[str, list[tuple[str, ...]]]] = {}
         for unit in kb.units:
             names = [self.normalizer.phrase(n) for n in (unit.name, unit.short_name, *unit.aliases)]
             named = [n for n in names if len(n) > 1 and n[0] in _UNIT_WORDS]
             if named:
                 self._unit_names[unit.id] = _by_first(sorted(set(named), key=len, reverse=True))
+            # Any other alias ("humas", "keuangan") names the unit when addressed: "lapor ke humas".
+            others = [n for n in names if n and n[0] not in _UNIT_WORDS]
+            if others:
+                self._unit_aliases[unit.id] = _by_first(sorted(set(others), key=len, reverse=True))
         for unit in kb.units:
             profile = [unit.name, unit.short_name, *unit.aliases, *unit.keywords]
             fields = [f for f in (self.normalizer.terms(p) for p in profile) if f]
@@ -426,6 +434,15 @@ class Matcher:
             if found:
                 ids.append(unit_id)
                 spans += found
+        for unit_id, phrases in self._unit_aliases.items():
+            found = [
+                span
+                for span in _Cues._spans(norm, phrases)
+                if span.start > 0 and norm.words[span.start - 1] in _ADDRESSED
+            ]
+            if found and unit_id not in ids:
+                ids.append(unit_id)
+                spans += found
         return tuple(ids), spans
 
     def _related(self, term: str) -> tuple[str, ...]:
@@ -463,7 +480,12 @@ class Matcher:
                     continue
             credit: dict[int, float] = {}
             weight = 0.0
-            for option in group.options:
+            options = group.options
+            if len(options) > 1 and len(options[0]) == 1 and len(self._index.get(options[0][0], ())) >= 2:
+                # An acronym the KB itself uses ("sirekap") means what the KB says it means; its
+                # spelled-out words ("... rekapitulasi") would pull in other duties.
+                options = options[:1]
+            for option in options:
                 weights = [idf(t) for t in option]
                 weight = max(weight, sum(weights) / len(weights))
                 denominator = sum(weights) or 1.0
@@ -789,8 +811,8 @@ class _Cues:
         if not self._question_spans(norm):
             return False
         if self._spans(norm, self._fact_topics):
-            return False  # "siapa caleg terpilih ...": a fact about people, not who does a job
-        facts = {span.start for span in self._spans(norm, self._fact)}
+            return False  # "siapa caleg terpilih", "partai mana yang paling banyak": a fact
+        facts: set[int] = set()
         words, lemmas = norm.words, norm.lemmas
         asking = {span.start for span in self._question_spans(norm)}
         for i, word in enumerate(words[:-1]):

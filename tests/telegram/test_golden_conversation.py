@@ -10,7 +10,7 @@ Only what cannot repeat between runs is replaced before comparing: question ids 
 message ids become ordinals in order of first appearance, timestamps and dates become
 placeholders, and uploaded files are reduced to their name (the CSV export is kept,
 scrubbed the same way). Regenerate the file only from a run of unchanged behaviour:
-``UPDATE_GOLDEN=1 python -m pytest tests/test_golden_conversation.py``.
+``UPDATE_GOLDEN=1 python -m pytest tests/telegram/test_golden_conversation.py``.
 """
 
 from __future__ import annotations
