@@ -128,41 +128,40 @@ def test_a_taught_phrase_is_used_at_once_and_can_be_removed() -> None:
     assert not matcher.match(question).subbag or matcher.match(question).subbag[0].unit_id != "subbag-hukum"
 
 
-@pytest.mark.parametrize(
-    ("name", "divisi_bar", "subbag_bar"),
-    [
-        ("holdout.yaml", 0.95, 0.95),
-        ("holdout2.yaml", 0.92, 0.92),  # the hard cases
-        ("blind-a1.yaml", 0.95, 0.95),
-        ("blind-a2.yaml", 0.95, 0.95),
-        ("blind-b1.yaml", 0.95, 0.93),
-        ("blind-b2.yaml", 0.95, 0.93),
-        ("blind-c1.yaml", 0.95, 0.95),
-        ("blind-c2.yaml", 0.93, 0.93),
-        ("blind-d1.yaml", 0.95, 0.95),
-        ("blind-d2.yaml", 0.95, 0.94),
-        ("blind-e1.yaml", 0.95, 0.95),
-        ("blind-e2.yaml", 0.94, 0.95),
-        ("blind-f1.yaml", 0.93, 0.91),
-        ("blind-f2.yaml", 0.93, 0.92),
-    ],
-)
-def test_accuracy_on_independent_sets(
-    shared_matcher: Matcher, name: str, divisi_bar: float, subbag_bar: float
-) -> None:
-    """Questions written without seeing the KB or the dev set (tests/data/, each with its brief).
+# Per set: divisi@1, subbag@1, out-of-scope declined (at least), in-scope wrongly declined
+# (at most), cited duty acceptable (at least). Each a little under today's figure, so a change
+# that loses ground on any set fails here.
+BARS = {
+    "holdout.yaml": (0.95, 0.95, 0.95, 0.03, 0.0),
+    "holdout2.yaml": (0.92, 0.92, 0.95, 0.03, 0.0),  # the hard cases
+    "blind-a1.yaml": (0.95, 0.95, 0.95, 0.03, 0.93),
+    "blind-a2.yaml": (0.95, 0.95, 0.95, 0.03, 0.93),
+    "blind-b1.yaml": (0.95, 0.93, 0.95, 0.03, 0.93),
+    "blind-b2.yaml": (0.95, 0.93, 0.95, 0.03, 0.93),
+    "blind-c1.yaml": (0.95, 0.95, 0.95, 0.03, 0.93),
+    "blind-c2.yaml": (0.93, 0.93, 0.95, 0.03, 0.93),
+    "blind-d1.yaml": (0.95, 0.95, 0.95, 0.03, 0.93),
+    "blind-d2.yaml": (0.95, 0.94, 0.95, 0.03, 0.93),
+    "blind-e1.yaml": (0.95, 0.95, 0.95, 0.03, 0.93),
+    "blind-e2.yaml": (0.94, 0.95, 0.95, 0.03, 0.93),
+    "blind-f1.yaml": (0.93, 0.91, 0.95, 0.03, 0.93),
+    "blind-f2.yaml": (0.93, 0.92, 0.95, 0.03, 0.93),
+    "blind-g1.yaml": (0.92, 0.92, 0.87, 0.03, 0.92),  # misses not read yet
+    "blind-g2.yaml": (0.92, 0.93, 0.94, 0.04, 0.93),  # misses not read yet
+}
 
-    Bars sit a little under today's figures, so a change that loses ground fails here;
-    "sangat yakin" must stay right, and cited duties acceptable where the set lists them.
-    """
 
+@pytest.mark.parametrize("name", sorted(BARS))
+def test_accuracy_on_independent_sets(shared_matcher: Matcher, name: str) -> None:
+    """Questions written without seeing the KB or the dev set (tests/data/, each with its brief)."""
+    divisi, subbag, declined, wrongly_declined, evidence = BARS[name]
     report = evaluate(shared_matcher, DATA / name)
-    assert report.top1["divisi"].rate >= divisi_bar
-    assert report.top1["subbag"].rate >= subbag_bar
-    assert report.out_of_scope_declined.rate >= 0.95
-    assert report.wrongly_declined.rate <= 0.03
+    assert report.top1["divisi"].rate >= divisi
+    assert report.top1["subbag"].rate >= subbag
+    assert report.out_of_scope_declined.rate >= declined
+    assert report.wrongly_declined.rate <= wrongly_declined
     if report.evidence.total:
-        assert report.evidence.rate >= 0.93
+        assert report.evidence.rate >= evidence
     hits, total = _very_sure(report)
     assert hits >= 0.95 * total  # one slip in a set of ~50; all sets together below
 
