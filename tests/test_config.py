@@ -22,7 +22,7 @@ from bot.config import (
     setup_logging,
 )
 from bot.knowledge.loader import DEFAULT_KB_DIR
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, SETTINGS
 
 TOKEN = "123456789:AAHfakeFakeFakeFakeFakeFakeFake_-12"
 
@@ -202,23 +202,7 @@ def test_env_example_lists_every_setting() -> None:
     listed = parse_dotenv(text)
     # Settings the deployment files set are documented as commented-out lines (see test_deploy.py).
     commented = set(re.findall(r"^# ([A-Z_]+)=", text, flags=re.MULTILINE))
-    read = {
-        "TELEGRAM_BOT_TOKEN",
-        "TELEGRAM_API_BASE_URL",
-        "DATABASE_PATH",
-        "ADMIN_IDS",
-        "WEBHOOK_URL",
-        "WEBHOOK_LISTEN",
-        "WEBHOOK_PORT",
-        "WEBHOOK_SECRET",
-        "LOG_LEVEL",
-        "KB_DIR",
-        "LOG_RETENTION_DAYS",
-        "RATE_LIMIT_PER_MINUTE",
-        "ALLOWED_CHAT_IDS",
-        "ERROR_CHAT_ID",
-    }
-    assert set(listed) | commented == read
+    assert set(listed) | commented == set(SETTINGS)
     assert commented == {"DATABASE_PATH", "KB_DIR"}
     assert listed["TELEGRAM_BOT_TOKEN"] == ""  # never a real token in the repository
     with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN is not set"):

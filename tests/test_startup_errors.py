@@ -22,6 +22,7 @@ from bot.cli import main
 from bot.config import ExitCode
 from bot.knowledge.loader import DEFAULT_KB_DIR
 from bot.storage import open_database
+from tests.support import SETTINGS
 from tests.support.fake_bot_api import FakeBotApi
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,22 +36,6 @@ SUBCOMMANDS = {
     "export-learned": ["export-learned"],
     "run": ["run"],
 }
-_SETTINGS = (
-    "TELEGRAM_BOT_TOKEN",
-    "TELEGRAM_API_BASE_URL",
-    "DATABASE_PATH",
-    "ADMIN_IDS",
-    "WEBHOOK_URL",
-    "WEBHOOK_LISTEN",
-    "WEBHOOK_PORT",
-    "WEBHOOK_SECRET",
-    "LOG_LEVEL",
-    "KB_DIR",
-    "LOG_RETENTION_DAYS",
-    "RATE_LIMIT_PER_MINUTE",
-    "ALLOWED_CHAT_IDS",
-    "ERROR_CHAT_ID",
-)
 
 
 def one_line(err: str) -> str:
@@ -65,7 +50,7 @@ def one_line(err: str) -> str:
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty working directory, no setting from the shell, and a valid query log."""
-    for key in _SETTINGS:
+    for key in SETTINGS:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setattr("bot.config.CHECKOUT", tmp_path / "no-checkout")  # no checkout .env
     cwd = tmp_path / "cwd"
@@ -176,7 +161,7 @@ def test_commands_without_telegram_need_no_token(workdir: Path, capsys: pytest.C
 
 
 def _run(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    base = {key: value for key, value in os.environ.items() if key not in _SETTINGS}
+    base = {key: value for key, value in os.environ.items() if key not in SETTINGS}
     base.update(NO_PROXY="127.0.0.1,localhost", PYTHONPATH=str(REPO), **env)
     for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         base.pop(proxy, None)

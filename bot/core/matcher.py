@@ -18,8 +18,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from bot.core.cues import Cue, Cues, by_first, phrase_spans
 from bot.core.model import Duty, DutyRef, KnowledgeBase, Level, Unit
-from bot.core.normalize import Normalized, Normalizer, has_visible_text, tokenize
+from bot.core.normalize import Normalized, Normalizer, has_visible_text
 
 # A confidence at or above this reads "sangat yakin" (very sure) to users; an answer whose
 # evidence disagrees with itself is capped just below it.
@@ -197,30 +198,6 @@ _UNIT_WORDS = frozenset(
     }
 )
 
-# Words that ask for something to be done with a value rather than for the value itself.
-_ACTION = frozenset({"tolong", "mohon", "minta", "reset", "ganti", "ubah", "buatkan", "bikinin", "please"})
-
-# Words that may open an order to the bot before its verb ("tolong rangkum ...").
-_POLITE = frozenset({"tolong", "mohon", "coba", "bot", "min", "pls", "please", "bang", "kak", "mas", "mbak"})
-
-# Demonstratives that, with a final "apa", ask what something is ("X itu apa").
-_THAT = frozenset({"itu", "teh", "iku", "kuwi"})
-
-# Question words that, followed by a verb, ask who does something ("siapa nyusun").
-_WHO = frozenset({"siapa", "who"})
-
-# Verb prefixes (passive di-, active me-, colloquial ny-/ng-) of a word that asks who does it
-# when it stands right before a question word.
-_VERB_PREFIXES = ("di", "me", "ny", "ng")
-
-# Question words (standard forms) that may follow a passive verb: "dikumpulin siapa".
-_WHO_WHERE = frozenset({"siapa", "mana", "di mana", "ke mana", "dimana", "kemana"})
-
-# Words before an office's name that make it the other end of this office's work.
-_TOWARDS = frozenset({"ke", "dari", "untuk", "buat", "sama", "dengan", "kepada", "bagi", "oleh"})
-
-# Marks a cue kept as typed (compared with standard words, not stems).
-_SURFACE = "~"
 
 # Length of the shared prefix that makes an unknown word "related" to a KB word.
 RELATED_PREFIX = 5
@@ -235,7 +212,7 @@ class Matcher:
         self.normalizer = Normalizer(kb.lexicon, _vocabulary(kb))
         self._docs: list[_Doc] = []
         self._index: dict[str, list[int]] = defaultdict(list)
-        self._cues = _Cues(self.normalizer, kb)
+        self._cues = Cues(self.normalizer, kb.lexicon)
         self._idf: dict[str, float] = {}
         for unit in kb.units:
             for duty in unit.duties:
@@ -260,11 +237,11 @@ class Matcher:
             names = [self.normalizer.phrase(n) for n in (unit.name, unit.short_name, *unit.aliases)]
             named = [n for n in names if len(n) > 1 and n[0] in _UNIT_WORDS]
             if named:
-                self._unit_names[unit.id] = _by_first(sorted(set(named), key=len, reverse=True))
+                self._unit_names[unit.id] = by_first(sorted(set(named), key=len, reverse=True))
             # Any other alias ("humas", "keuangan") names the unit when addressed: "lapor ke humas".
             others = [n for n in names if n and n[0] not in _UNIT_WORDS]
             if others:
-                self._unit_aliases[unit.id] = _by_first(sorted(set(others), key=len, reverse=True))
+                self._unit_aliases[unit.id] = by_first(sorted(set(others), key=len, reverse=True))
         for unit in kb.units:
             profile = [unit.name, unit.short_name, *unit.aliases, *unit.keywords]
             fields = [f for f in (self.normalizer.terms(p) for p in profile) if f]
@@ -367,10 +344,11 @@ class Matcher:
         # "surat diterima", "tolong"/"rusak" say how, not what (the cue words stay in ``words``
         # for the decision).
         norm = norm.without(
-            self._cues.chitchat_spans(norm) + self._unknown_spans(norm, self._cues.request_spans(norm))
+            self._cues.spans(norm, Cue.CHITCHAT)
+            + self._unknown_spans(norm, self._cues.spans(norm, Cue.REQUEST))
         )
         if not norm.groups:
-            reason = Reason.CHITCHAT if self._cues.chitchat(norm) else Reason.EMPTY
+            reason = Reason.CHITCHAT if self._cues.has(norm, Cue.CHITCHAT) else Reason.EMPTY
             return MatchResult(question, norm.text, False, reason, corrections=norm.corrections)
         named, name_spans = self._named_units(norm)
         if named:
@@ -430,14 +408,14 @@ class Matcher:
         ids: list[str] = []
         spans: list[range] = []
         for unit_id, phrases in self._unit_names.items():
-            found = _Cues._spans(norm, phrases)
+            found = phrase_spans(norm, phrases)
             if found:
                 ids.append(unit_id)
                 spans += found
         for unit_id, phrases in self._unit_aliases.items():
             found = [
                 span
-                for span in _Cues._spans(norm, phrases)
+                for span in phrase_spans(norm, phrases)
                 if span.start > 0 and norm.words[span.start - 1] in _ADDRESSED
             ]
             if found and unit_id not in ids:
@@ -612,39 +590,39 @@ class Matcher:
         cues = self._cues
         handler = cues.handler(norm) or cues.asks_who_does(norm, question)
         asks = cues.question_word(norm)
-        request = cues.request(norm)
-        if cues.at_other_office(norm) and not cues.this_office(norm):
+        request = cues.has(norm, Cue.REQUEST)
+        if cues.at_other_office(norm) and not cues.has(norm, Cue.THIS_OFFICE):
             return Reason.OTHER_OFFICE
         if cues.at_other_agency(norm):
             return Reason.OTHER_AGENCY
-        if cues.other_service(norm):
+        if cues.has(norm, Cue.SERVICE):
             return Reason.OTHER_AGENCY
-        if cues.about_bot(norm) and (len(norm.groups) < 2 or not self._strong(result, coverage)):
+        if cues.has(norm, Cue.ABOUT_BOT) and (len(norm.groups) < 2 or not self._strong(result, coverage)):
             return Reason.CHITCHAT
         if cues.bot_task(question, leading=True):  # "rekapin dong ..., kirim ke sini"
             return Reason.BOT_TASK
         if not handler:
             if cues.bot_task(question):
                 return Reason.BOT_TASK
-            if cues.wishes(norm) and not asks:  # "mohon maaf lahir batin" is no request
+            if cues.has(norm, Cue.WISH) and not asks:  # "mohon maaf lahir batin" is no request
                 return Reason.CHITCHAT
-            if cues.definition(norm):
+            if cues.has(norm, Cue.DEFINITION):
                 return Reason.DEFINITION
-            if cues.value_word(norm) and not cues.asks_for_action(question) and cues.only_which(norm):
+            if cues.has(norm, Cue.VALUE) and not cues.asks_for_action(question) and cues.only_which(norm):
                 # "password wifi apa?", "link zoom rapat mana?"; "reset password ke siapa?" asks who
                 return Reason.FACT_QUESTION
             if cues.ends_with_what(norm):
                 # "Sirekap itu aplikasi apa?" asks what a thing is; "passwordnya apa?" a fact.
                 return Reason.DEFINITION if cues.points_at_a_term(norm) else Reason.FACT_QUESTION
-            if cues.fact(norm) or (asks and cues.fact_topic(norm)):
+            if cues.has(norm, Cue.FACT) or (asks and cues.has(norm, Cue.FACT_TOPIC)):
                 return Reason.FACT_QUESTION
             # Another office or agency named with no request and no handler phrase: declined
             # outright without a question word, and with a bare one ("... di mana?") answered
             # only on the strong evidence an uncued question needs.
             elsewhere = None
-            if not request and cues.other_office(norm):
+            if not request and cues.about(norm, Cue.OFFICE):
                 elsewhere = Reason.OTHER_OFFICE
-            elif not request and cues.other_agency(norm):
+            elif not request and cues.about(norm, Cue.AGENCY):
                 elsewhere = Reason.OTHER_AGENCY
             if elsewhere is not None:
                 if not asks or not self._strong(result, coverage):
@@ -654,7 +632,7 @@ class Matcher:
             elif (
                 not asks
                 and not request
-                and cues.chitchat(norm)
+                and cues.has(norm, Cue.CHITCHAT)
                 and (len(norm.groups) < 2 or result.score < self.config.greeting_threshold)
             ):
                 return Reason.CHITCHAT
@@ -720,237 +698,6 @@ def _keep_top(top: dict[str, float], candidate: Candidate, limit: int) -> bool:
     del top[weakest]
     top[candidate.unit_id] = candidate.score
     return True
-
-
-class _Cues:
-    """Question-type cues from the lexicon, matched as whole-word (stemmed) phrases."""
-
-    def __init__(self, normalizer: Normalizer, kb: KnowledgeBase) -> None:
-        lex = kb.lexicon
-
-        def phrases(items: tuple[str, ...]) -> dict[str, list[tuple[str, ...]]]:
-            """Phrases compared by stem; a one-word cue in a derived form matches only itself.
-
-            "terbanyak" must not fire on "banyak", "disiapkan" not on "persiapan", so such
-            cues are kept as typed (``~`` marks them) and compared with the standard words.
-            """
-            by_first: dict[str, list[tuple[str, ...]]] = defaultdict(list)
-            for item in items:
-                phrase = normalizer.phrase(item)
-                words, _ = normalizer.standard_words(item, fix_typos=False)
-                if len(phrase) == 1 and len(words) == 1 and phrase[0] != words[0]:
-                    phrase = (_SURFACE + words[0],)
-                if phrase:
-                    by_first[phrase[0]].append(phrase)
-            return dict(by_first)
-
-        self._handler = phrases(lex.handler_cues)
-        self._question_words = phrases(lex.question_words)
-        self._request = phrases(lex.request_cues)
-        self._fact = phrases(lex.fact_cues)
-        self._fact_topics = phrases(lex.fact_topics)
-        self._definition = phrases(lex.definition_cues)
-        self._chitchat = phrases(lex.chitchat_cues)
-        self._acknowledgements = phrases(lex.acknowledgements)
-        self._agencies = phrases(lex.other_agencies)
-        self._services = phrases(lex.other_services)
-        offices = [normalizer.phrase(item) for item in lex.other_offices]
-        self._offices = _by_first([p for p in offices if p])
-        self._at_offices = _by_first([p for p in offices if p and p[0] == "di"])
-        # Bot tasks are matched on the words as typed: "penghitungan" must not read as "hitung".
-        self._bot_tasks = _by_first([tuple(tokenize(item)) for item in lex.bot_tasks if tokenize(item)])
-        self._stopwords = lex.stopwords
-        self._informal = lex.informal
-        # Sentence-final particles ("sih", "ya", "teh") that may follow the last real word.
-        self._particles = frozenset({"sih", "ya", "yah", "kah", "dong", "deh", "teh", "nya", "tah", "yo"})
-        self._this_office = phrases(lex.this_office)
-        self._wishes = phrases(lex.wishes)
-        self._value_words = phrases(lex.value_words)
-        self._about_bot = phrases(lex.about_bot)
-
-    @staticmethod
-    def _spans(norm: Normalized, items: dict[str, list[tuple[str, ...]]]) -> list[range]:
-        """Where any phrase occurs; phrases are indexed by their first word."""
-        spans = []
-        lemmas = norm.lemmas
-        for start, lemma in enumerate(lemmas):
-            for phrase in items.get(lemma, ()):
-                if lemmas[start : start + len(phrase)] == phrase:
-                    spans.append(range(start, start + len(phrase)))
-            if start < len(norm.words) and items.get(_SURFACE + norm.words[start]):
-                spans.append(range(start, start + 1))
-        return spans
-
-    def handler(self, norm: Normalized) -> bool:
-        """Asks who handles something with a handler phrase ("yang mengurus", "ke bagian mana")."""
-        fact_spans = self._spans(norm, self._fact)
-        return any(
-            not any(span.start >= f.start and span.stop <= f.stop for f in fact_spans)
-            for span in self._spans(norm, self._handler)
-        )
-
-    def question_word(self, norm: Normalized) -> bool:
-        """A bare who / where / which: a who-handles question unless the rest asks a fact."""
-        return bool(self._question_spans(norm))
-
-    def _question_spans(self, norm: Normalized) -> list[range]:
-        fact_spans = self._spans(norm, self._fact)
-        return [
-            span
-            for span in self._spans(norm, self._question_words)
-            if not any(span.start >= f.start and span.stop <= f.stop for f in fact_spans)
-        ]
-
-    def asks_who_does(self, norm: Normalized, question: str) -> bool:
-        """A question word with a verb of doing: "yang nyusun ... siapa", "dikumpulin siapa".
-
-        "siapa yang <verb>" and "yang <verb> ... siapa" ask who does the work, as does a
-        passive verb (as typed: "dikumpulin") right before the question word; "yang menang
-        ... siapa" asks a fact.
-        """
-        if not self._question_spans(norm):
-            return False
-        if self._spans(norm, self._fact_topics):
-            return False  # "siapa caleg terpilih", "partai mana yang paling banyak": a fact
-        facts: set[int] = set()
-        words, lemmas = norm.words, norm.lemmas
-        asking = {span.start for span in self._question_spans(norm)}
-        for i, word in enumerate(words[:-1]):
-            following = i + 1
-            if following in facts or lemmas[following] in self._stopwords or following in asking:
-                continue
-            # "yang nyusun", "sing ngurusi"; "siapa nyusun", "who drafts"
-            if word == "yang" or (i in asking and words[i] in _WHO):
-                return True
-        tokens = tokenize(question)
-        for i, token in enumerate(tokens):
-            # A verb right before the question word: "dikumpulin siapa", "nyusun siapa".
-            if token.startswith(_VERB_PREFIXES) and len(token) > 5 and token not in self._stopwords:
-                after = (self._informal.get(t, t) for t in tokens[i + 1 : i + 3])
-                if any(a in _WHO_WHERE for a in after):
-                    return True
-        return False
-
-    def small_talk(self, norm: Normalized) -> bool:
-        """Every word is a ping, an acknowledgement, a greeting or a particle ("oke siap 🙏")."""
-        if not norm.words:
-            return False
-        covered: set[int] = set()
-        for span in self._spans(norm, self._acknowledgements) + self._spans(norm, self._chitchat):
-            covered.update(span)
-        return all(i in covered or word in self._stopwords for i, word in enumerate(norm.words)) and bool(
-            covered
-        )
-
-    def fact_topic(self, norm: Normalized) -> bool:
-        return bool(self._spans(norm, self._fact_topics))
-
-    def definition(self, norm: Normalized) -> bool:
-        return bool(self._spans(norm, self._definition))
-
-    def bot_task(self, question: str, *, leading: bool = False) -> bool:
-        """Asks the bot to summarise, translate, remind, compute or write something.
-
-        ``leading``: only as the message's first verb ("tolong rangkum ...", "rekapin dong"),
-        an order to the bot even when a handler phrase follows ("kirim ke sini").
-        """
-        tokens = tokenize(question)
-        starts = range(len(tokens))
-        if leading:
-            first = next((i for i, token in enumerate(tokens) if token not in _POLITE), len(tokens))
-            starts = range(first, first + 1)
-        return any(
-            tokens[start : start + len(phrase)] == list(phrase)
-            for start in starts
-            if start < len(tokens)
-            for phrase in self._bot_tasks.get(tokens[start], ())
-        )
-
-    def other_service(self, norm: Normalized) -> bool:
-        return bool(self._spans(norm, self._services))
-
-    def other_office(self, norm: Normalized) -> bool:
-        """Another KPU office is what the question is about, not where something goes or
-        comes from ("kirim ke KPU Kab X", "laporan dari KPU Kota Y" are this office's work)."""
-        return self._about(norm, self._offices)
-
-    @staticmethod
-    def _about(norm: Normalized, items: dict[str, list[tuple[str, ...]]]) -> bool:
-        return any(
-            span.start == 0 or norm.words[span.start - 1] not in _TOWARDS
-            for span in _Cues._spans(norm, items)
-        )
-
-    def at_other_agency(self, norm: Normalized) -> bool:
-        """Something done at another agency ("KK belum jadi di Disdukcapil")."""
-        return any(
-            span.start > 0 and norm.words[span.start - 1] == "di"
-            for span in self._spans(norm, self._agencies)
-        )
-
-    def wishes(self, norm: Normalized) -> bool:
-        return bool(self._spans(norm, self._wishes))
-
-    def value_word(self, norm: Normalized) -> bool:
-        return bool(self._spans(norm, self._value_words))
-
-    def about_bot(self, norm: Normalized) -> bool:
-        return bool(self._spans(norm, self._about_bot))
-
-    @staticmethod
-    def asks_for_action(question: str) -> bool:
-        """Asks someone to do something with the value ("mohon reset password"), not for it."""
-        return any(token in _ACTION for token in tokenize(question))
-
-    def only_which(self, norm: Normalized) -> bool:
-        """No question word, or only a bare "mana" (which / where is it), not who or where to."""
-        return all(norm.lemmas[span.start] == "mana" for span in self._question_spans(norm))
-
-    def ends_with_what(self, norm: Normalized) -> bool:
-        """The question ends in "apa" (particles aside): it asks what something is or says."""
-        words = [w for w in norm.words if w not in self._particles]
-        return len(words) >= 2 and words[-1] == "apa"
-
-    @staticmethod
-    def points_at_a_term(norm: Normalized) -> bool:
-        """A demonstrative points at the term asked about: "X itu ... apa", "X teh naon"."""
-        return any(w in _THAT for w in norm.words[:-1])
-
-    def this_office(self, norm: Normalized) -> bool:
-        return bool(self._spans(norm, self._this_office))
-
-    def at_other_office(self, norm: Normalized) -> bool:
-        """Something that happens at another KPU office ("... di KPU Kabupaten Lebak")."""
-        return bool(self._spans(norm, self._at_offices))
-
-    def request_spans(self, norm: Normalized) -> list[range]:
-        return self._spans(norm, self._request)
-
-    def request(self, norm: Normalized) -> bool:
-        """A task, request or complaint, or a unit named in passing: a weaker "who handles"."""
-        return bool(self._spans(norm, self._request))
-
-    def fact(self, norm: Normalized) -> bool:
-        return bool(self._spans(norm, self._fact))
-
-    def chitchat(self, norm: Normalized) -> bool:
-        return bool(self._spans(norm, self._chitchat))
-
-    def chitchat_spans(self, norm: Normalized) -> list[range]:
-        return self._spans(norm, self._chitchat)
-
-    def other_agency(self, norm: Normalized) -> bool:
-        """Another agency is the subject ("Samsat buka jam berapa"), not the other end of this
-        office's work ("surat dari Bawaslu", "koordinasi dengan Dukcapil")."""
-        return self._about(norm, self._agencies)
-
-
-def _by_first(phrases: list[tuple[str, ...]]) -> dict[str, list[tuple[str, ...]]]:
-    """Phrases indexed by their first word, for a left-to-right scan."""
-    by_first: dict[str, list[tuple[str, ...]]] = defaultdict(list)
-    for phrase in phrases:
-        by_first[phrase[0]].append(phrase)
-    return dict(by_first)
 
 
 def _vocabulary(kb: KnowledgeBase) -> list[str]:

@@ -1,0 +1,253 @@
+"""What kind of message a question is: the scope gate's evidence.
+
+The lexicon's cue lists (``knowledge/lexicon.yaml``, ``cues:``) are matched here as whole-word
+phrases, compared by stem, plus a few rules of Indonesian word order that no list can say
+("dikumpulin siapa", "X itu ... apa?", "kirim ke KPU Kab X"). The matcher asks these
+questions before any score counts; nothing here knows about duties or units.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from enum import StrEnum
+
+from bot.core.model import Lexicon
+from bot.core.normalize import Normalized, Normalizer, tokenize
+
+Phrases = dict[str, list[tuple[str, ...]]]
+"""Phrases indexed by their first word, for a left-to-right scan."""
+
+
+class Cue(StrEnum):
+    """The cue lists of the lexicon, one per kind of evidence."""
+
+    HANDLER = "handler"
+    QUESTION_WORD = "question_words"
+    REQUEST = "request"
+    FACT = "fact"
+    FACT_TOPIC = "fact_topics"
+    DEFINITION = "definition"
+    CHITCHAT = "chitchat"
+    ACKNOWLEDGEMENT = "acknowledgements"
+    AGENCY = "other_agencies"
+    SERVICE = "other_services"
+    OFFICE = "other_offices"
+    THIS_OFFICE = "this_office"
+    WISH = "wishes"
+    VALUE = "value_words"
+    ABOUT_BOT = "about_bot"
+
+
+# Marks a cue kept as typed (compared with standard words, not stems).
+SURFACE = "~"
+
+# Words that ask for something to be done with a value rather than for the value itself.
+_ACTION = frozenset({"tolong", "mohon", "minta", "reset", "ganti", "ubah", "buatkan", "bikinin", "please"})
+
+# Words that may open an order to the bot before its verb ("tolong rangkum ...").
+_POLITE = frozenset({"tolong", "mohon", "coba", "bot", "min", "pls", "please", "bang", "kak", "mas", "mbak"})
+
+# Demonstratives that, with a final "apa", ask what something is ("X itu apa").
+_THAT = frozenset({"itu", "teh", "iku", "kuwi"})
+
+# Question words that, followed by a verb, ask who does something ("siapa nyusun").
+_WHO = frozenset({"siapa", "who"})
+
+# Verb prefixes (passive di-, active me-, colloquial ny-/ng-) of a word that asks who does it
+# when it stands right before a question word.
+_VERB_PREFIXES = ("di", "me", "ny", "ng")
+
+# Question words (standard forms) that may follow such a verb: "dikumpulin siapa".
+_WHO_WHERE = frozenset({"siapa", "mana", "di mana", "ke mana", "dimana", "kemana"})
+
+# Words before an office's or agency's name that make it the other end of this office's work.
+_TOWARDS = frozenset({"ke", "dari", "untuk", "buat", "sama", "dengan", "kepada", "bagi", "oleh"})
+
+# Sentence-final particles ("sih", "ya", "teh") that may follow the last real word.
+_PARTICLES = frozenset({"sih", "ya", "yah", "kah", "dong", "deh", "teh", "nya", "tah", "yo"})
+
+
+def by_first(phrases: list[tuple[str, ...]]) -> Phrases:
+    """Phrases indexed by their first word."""
+    indexed: Phrases = defaultdict(list)
+    for phrase in phrases:
+        indexed[phrase[0]].append(phrase)
+    return dict(indexed)
+
+
+def phrase_spans(norm: Normalized, phrases: Phrases) -> list[range]:
+    """Where any of ``phrases`` occurs in the question, as ranges of word positions."""
+    spans = []
+    lemmas = norm.lemmas
+    for start, lemma in enumerate(lemmas):
+        for phrase in phrases.get(lemma, ()):
+            if lemmas[start : start + len(phrase)] == phrase:
+                spans.append(range(start, start + len(phrase)))
+        if start < len(norm.words) and phrases.get(SURFACE + norm.words[start]):
+            spans.append(range(start, start + 1))
+    return spans
+
+
+class Cues:
+    """The lexicon's cue lists, compiled once per knowledge base."""
+
+    def __init__(self, normalizer: Normalizer, lexicon: Lexicon) -> None:
+        lists = {
+            Cue.HANDLER: lexicon.handler_cues,
+            Cue.QUESTION_WORD: lexicon.question_words,
+            Cue.REQUEST: lexicon.request_cues,
+            Cue.FACT: lexicon.fact_cues,
+            Cue.FACT_TOPIC: lexicon.fact_topics,
+            Cue.DEFINITION: lexicon.definition_cues,
+            Cue.CHITCHAT: lexicon.chitchat_cues,
+            Cue.ACKNOWLEDGEMENT: lexicon.acknowledgements,
+            Cue.AGENCY: lexicon.other_agencies,
+            Cue.SERVICE: lexicon.other_services,
+            Cue.OFFICE: lexicon.other_offices,
+            Cue.THIS_OFFICE: lexicon.this_office,
+            Cue.WISH: lexicon.wishes,
+            Cue.VALUE: lexicon.value_words,
+            Cue.ABOUT_BOT: lexicon.about_bot,
+        }
+        self._phrases = {cue: _compile(normalizer, items) for cue, items in lists.items()}
+        offices = [normalizer.phrase(item) for item in lexicon.other_offices]
+        self._at_offices = by_first([p for p in offices if p and p[0] == "di"])
+        # Bot tasks are matched on the words as typed: "penghitungan" must not read as "hitung".
+        self._bot_tasks = by_first([tuple(tokenize(t)) for t in lexicon.bot_tasks if tokenize(t)])
+        self._stopwords = lexicon.stopwords
+        self._informal = lexicon.informal
+
+    def spans(self, norm: Normalized, cue: Cue) -> list[range]:
+        """Where phrases of ``cue`` occur."""
+        return phrase_spans(norm, self._phrases[cue])
+
+    def has(self, norm: Normalized, cue: Cue) -> bool:
+        """Whether any phrase of ``cue`` occurs."""
+        return bool(self.spans(norm, cue))
+
+    # -- who handles it? ------------------------------------------------------------------
+
+    def handler(self, norm: Normalized) -> bool:
+        """A handler phrase ("yang mengurus", "ke bagian mana") outside a fact phrase."""
+        return bool(self._outside_facts(norm, Cue.HANDLER))
+
+    def question_word(self, norm: Normalized) -> bool:
+        """A bare who / where / which: a who-handles question unless the rest asks a fact."""
+        return bool(self._outside_facts(norm, Cue.QUESTION_WORD))
+
+    def _outside_facts(self, norm: Normalized, cue: Cue) -> list[range]:
+        facts = self.spans(norm, Cue.FACT)
+        return [
+            span
+            for span in self.spans(norm, cue)
+            if not any(span.start >= f.start and span.stop <= f.stop for f in facts)
+        ]
+
+    def asks_who_does(self, norm: Normalized, question: str) -> bool:
+        """A question word with a verb of doing: "yang nyusun ... siapa", "dikumpulin siapa".
+
+        "siapa yang <verb>" and "yang <verb> ... siapa" ask who does the work, as does a
+        verb (as typed: "dikumpulin", "nyusun") right before the question word; "yang menang
+        ... siapa" or "partai mana yang paling banyak" ask a fact.
+        """
+        questions = self._outside_facts(norm, Cue.QUESTION_WORD)
+        if not questions or self.has(norm, Cue.FACT_TOPIC):
+            return False
+        words, lemmas = norm.words, norm.lemmas
+        asking = {span.start for span in questions}
+        for i, word in enumerate(words[:-1]):
+            following = i + 1
+            if lemmas[following] in self._stopwords or following in asking:
+                continue
+            if word == "yang" or (i in asking and word in _WHO):
+                return True
+        tokens = tokenize(question)
+        for i, token in enumerate(tokens):
+            if token.startswith(_VERB_PREFIXES) and len(token) > 5 and token not in self._stopwords:
+                after = (self._informal.get(t, t) for t in tokens[i + 1 : i + 3])
+                if any(a in _WHO_WHERE for a in after):
+                    return True
+        return False
+
+    # -- not a question for this bot ---------------------------------------------------------
+
+    def small_talk(self, norm: Normalized) -> bool:
+        """Every word is a ping, an acknowledgement, a greeting or a particle ("oke siap 🙏")."""
+        covered: set[int] = set()
+        for span in self.spans(norm, Cue.ACKNOWLEDGEMENT) + self.spans(norm, Cue.CHITCHAT):
+            covered.update(span)
+        return bool(covered) and all(
+            i in covered or word in self._stopwords for i, word in enumerate(norm.words)
+        )
+
+    def bot_task(self, question: str, *, leading: bool = False) -> bool:
+        """Asks the bot to summarise, translate, remind, compute or write something.
+
+        ``leading``: only as the message's first verb ("tolong rangkum ...", "rekapin dong"),
+        an order to the bot even when a handler phrase follows ("kirim ke sini").
+        """
+        tokens = tokenize(question)
+        starts = range(len(tokens))
+        if leading:
+            first = next((i for i, token in enumerate(tokens) if token not in _POLITE), len(tokens))
+            starts = range(first, first + 1)
+        return any(
+            tokens[start : start + len(phrase)] == list(phrase)
+            for start in starts
+            if start < len(tokens)
+            for phrase in self._bot_tasks.get(tokens[start], ())
+        )
+
+    def about(self, norm: Normalized, cue: Cue) -> bool:
+        """An office or agency is what the question is about, not the source or destination
+        of this office's work ("surat dari Bawaslu", "kirim ke KPU Kab X")."""
+        return any(
+            span.start == 0 or norm.words[span.start - 1] not in _TOWARDS for span in self.spans(norm, cue)
+        )
+
+    def at_other_office(self, norm: Normalized) -> bool:
+        """Something that happens at another KPU office ("... di KPU Kabupaten Lebak")."""
+        return bool(phrase_spans(norm, self._at_offices))
+
+    def at_other_agency(self, norm: Normalized) -> bool:
+        """Something done at another agency ("KK belum jadi di Disdukcapil")."""
+        return any(
+            span.start > 0 and norm.words[span.start - 1] == "di" for span in self.spans(norm, Cue.AGENCY)
+        )
+
+    @staticmethod
+    def asks_for_action(question: str) -> bool:
+        """Asks someone to do something with a value ("mohon reset password"), not for it."""
+        return any(token in _ACTION for token in tokenize(question))
+
+    def only_which(self, norm: Normalized) -> bool:
+        """No question word, or only a bare "mana" (which / where is it), not who or where to."""
+        return all(norm.lemmas[span.start] == "mana" for span in self._outside_facts(norm, Cue.QUESTION_WORD))
+
+    @staticmethod
+    def ends_with_what(norm: Normalized) -> bool:
+        """The question ends in "apa" (particles aside): it asks what something is or says."""
+        words = [w for w in norm.words if w not in _PARTICLES]
+        return len(words) >= 2 and words[-1] == "apa"
+
+    @staticmethod
+    def points_at_a_term(norm: Normalized) -> bool:
+        """A demonstrative points at the term asked about: "X itu ... apa", "X teh naon"."""
+        return any(w in _THAT for w in norm.words[:-1])
+
+
+def _compile(normalizer: Normalizer, items: tuple[str, ...]) -> Phrases:
+    """Phrases compared by stem; a one-word cue in a derived form matches only itself.
+
+    "terbanyak" must not fire on "banyak", "disiapkan" not on "persiapan", so such cues are
+    kept as typed (marked with :data:`SURFACE`) and compared with the standard words.
+    """
+    compiled: list[tuple[str, ...]] = []
+    for item in items:
+        phrase = normalizer.phrase(item)
+        words, _ = normalizer.standard_words(item, fix_typos=False)
+        if len(phrase) == 1 and len(words) == 1 and phrase[0] != words[0]:
+            phrase = (SURFACE + words[0],)
+        if phrase:
+            compiled.append(phrase)
+    return by_first(compiled)
