@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -9,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli import build_parser, main
 from tests.support import REPO_ROOT
 
 
@@ -190,19 +192,35 @@ def test_version_has_one_source(capsys: pytest.CaptureFixture[str]) -> None:
     assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "bot.__version__"}
 
 
-def _parsers() -> list:
-    import argparse
+_COMMANDS = ("ask", "eval", "check-kb", "run", "report", "export-learned")
 
-    from bot.cli import build_parser
 
-    parsers, todo = [], [build_parser()]
-    while todo:
-        parser = todo.pop()
-        parsers.append(parser)
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                todo.extend(action.choices.values())
-    return parsers
+def _help_text(*args: str) -> str:
+    """What ``tupoksi ARGS --help`` prints."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        build_parser().parse_args([*args, "--help"])
+    return out.getvalue()
+
+
+def _undescribed(help_text: str) -> list[str]:
+    """Arguments listed in a help text with no description beside or below them."""
+    lines = help_text.splitlines()
+    missing, in_arguments = [], False
+    for i, line in enumerate(lines):
+        if line.endswith(":") and not line.startswith(" "):
+            in_arguments = line in ("positional arguments:", "options:")
+            continue
+        indent = len(line) - len(line.lstrip())
+        if not in_arguments or indent not in (2, 4):  # an argument, or a subcommand under it
+            continue
+        described = "  " in line.strip()
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        # A description (or a group's entries, "COMMAND" then "ask ...") indented below it.
+        follows = following.strip() and len(following) - len(following.lstrip()) > indent
+        if not (described or follows):
+            missing.append(line.strip())
+    return missing
 
 
 # Words of Indonesian prose; the help may name the office and its units, never speak Indonesian.
@@ -222,25 +240,11 @@ _INDONESIAN = {
 
 
 def test_every_argument_has_english_help() -> None:
-    import argparse
     import re
 
-    parsers = _parsers()
-    assert {p.prog.split()[-1] for p in parsers} >= {
-        "ask",
-        "eval",
-        "check-kb",
-        "run",
-        "report",
-        "export-learned",
-    }
-    for parser in parsers:
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                assert all(a.help for a in action._choices_actions), parser.prog
-                continue
-            assert action.help and action.help != argparse.SUPPRESS, f"{parser.prog}: {action.dest}"
-        text = parser.format_help()
+    for args in [(), *[(c,) for c in _COMMANDS]]:
+        text = _help_text(*args)
+        assert _undescribed(text) == [], (args, _undescribed(text))
         text = re.sub(r'"[^"]*"', "", text)  # a quoted example question may be Indonesian
         words = set(re.findall(r"[a-z]+", text.lower()))
-        assert not words & _INDONESIAN, f"{parser.prog}: {words & _INDONESIAN}"
+        assert not words & _INDONESIAN, f"{args}: {words & _INDONESIAN}"
