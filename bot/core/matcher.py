@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from bot.core.cues import Cue, Cues, by_first, phrase_spans
+from bot.core.cues import SURFACE, Cue, Cues, Phrases, by_first, phrase_spans
 from bot.core.model import Duty, DutyRef, KnowledgeBase, Level, Unit
 from bot.core.normalize import Normalized, Normalizer, has_visible_text
 
@@ -265,6 +265,12 @@ class Matcher:
             others = [n for n in names if n and n[0] not in _UNIT_WORDS]
             if others:
                 self._unit_aliases[unit.id] = by_first(sorted(set(others), key=len, reverse=True))
+        # Which units a run of question words may name: only those are searched (the rest
+        # cannot match), so naming a unit costs about the same with 17 units or 1,700.
+        self._names_by_key = _units_by_key(self._unit_names)
+        self._aliases_by_key = _units_by_key(self._unit_aliases)
+        tables = (self._unit_names, self._unit_aliases)
+        self._longest_name = max((len(p) for t in tables for ps in t.values() for p in _all(ps)), default=1)
         for unit in kb.units:
             profile = [unit.name, unit.short_name, *unit.aliases, *unit.keywords]
             fields = [f for f in (self.normalizer.terms(p) for p in profile) if f]
@@ -452,12 +458,17 @@ class Matcher:
         """Units the question names ("Divisi Hukum", "subbag keuangan") and where."""
         ids: list[str] = []
         spans: list[range] = []
-        for unit_id, phrases in self._unit_names.items():
-            found = phrase_spans(norm, phrases)
+        lemmas = norm.lemmas
+        keys: set[tuple[str, ...]] = {(SURFACE + word,) for word in norm.words}
+        for size in range(1, self._longest_name + 1):
+            keys.update(tuple(lemmas[i : i + size]) for i in range(len(lemmas) - size + 1))
+        for unit_id in _candidates(keys, self._names_by_key):
+            found = phrase_spans(norm, self._unit_names[unit_id])
             if found:
                 ids.append(unit_id)
                 spans += found
-        for unit_id, phrases in self._unit_aliases.items():
+        for unit_id in _candidates(keys, self._aliases_by_key):
+            phrases = self._unit_aliases[unit_id]
             found = [
                 span
                 for span in phrase_spans(norm, phrases)
@@ -782,6 +793,30 @@ class _DutyScorer:
             + beta * self._matcher._field_cover(index, self._query_terms, self._query_idf)
             + gamma * min(1.0, mass / cfg.evidence_saturation)
         )
+
+
+def _all(phrases: Phrases) -> list[tuple[str, ...]]:
+    return [phrase for group in phrases.values() for phrase in group]
+
+
+def _units_by_key(table: dict[str, Phrases]) -> dict[tuple[str, ...], list[tuple[int, str]]]:
+    """Phrase -> (position in ``table``, unit id) of the units it names. A phrase kept as typed
+    (:data:`SURFACE`) matches by its first word alone, as in :func:`phrase_spans`."""
+    by_key: dict[tuple[str, ...], list[tuple[int, str]]] = defaultdict(list)
+    for order, (unit_id, phrases) in enumerate(table.items()):
+        for phrase in _all(phrases):
+            key = phrase[:1] if phrase[0].startswith(SURFACE) else phrase
+            by_key[key].append((order, unit_id))
+    return dict(by_key)
+
+
+_ByKey = dict[tuple[str, ...], list[tuple[int, str]]]
+
+
+def _candidates(keys: set[tuple[str, ...]], by_key: _ByKey) -> list[str]:
+    """The units any of ``keys`` may start a phrase of, in table order."""
+    found = {entry for key in keys for entry in by_key.get(key, ())}
+    return [unit_id for _, unit_id in sorted(found)]
 
 
 def _keep_top(top: dict[str, float], candidate: Candidate, limit: int) -> bool:
