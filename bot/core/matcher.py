@@ -324,7 +324,8 @@ class Matcher:
 
     def _weigh(self, doc: _Doc) -> None:
         """Set the field denominators of ``doc`` (and let go of its field sets)."""
-        doc.denominators = tuple(sum(self.idf(t) for t in f) or 1.0 for f in doc.fields)
+        # fsum: a field is a set, and a sum in set order would depend on PYTHONHASHSEED.
+        doc.denominators = tuple(math.fsum(self.idf(t) for t in f) or 1.0 for f in doc.fields)
         doc.fields = []
 
     def _posting(self, term: str) -> np.ndarray | None:
@@ -602,7 +603,7 @@ class Matcher:
         doc = self._docs[index]
         # Only the fields a question term hits (the others cover nothing).
         mass: dict[int, float] = {}
-        for term in doc.terms & query_terms:
+        for term in sorted(doc.terms & query_terms):  # a fixed order: same sums on every run
             weight = query_idf[term]
             for position in doc.term_fields[term]:
                 mass[position] = mass.get(position, 0.0) + weight
@@ -779,7 +780,7 @@ class _DutyScorer:
     def text_cover(self, index: int) -> float:
         """How much of the question the duty's own SOP wording (its first field) explains."""
         text = self._matcher._docs[index].text
-        return sum(self._query_idf[t] for t in text & self._query_terms) / self._total
+        return math.fsum(self._query_idf[t] for t in text & self._query_terms) / self._total
 
     def __call__(self, index: int) -> float:
         mass = self._covered.get(index, 0.0)
