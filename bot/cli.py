@@ -20,6 +20,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -123,18 +124,21 @@ def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return buffer.getvalue()
 
 
-async def _report_text(args: argparse.Namespace, kb: KnowledgeBase, log: Database) -> str:
+async def _report_text(args: argparse.Namespace, kb: KnowledgeBase, log: Database, tz: tzinfo) -> str:
     from bot.text import reports
 
     if args.report == "unanswered":
         groups = await log.unanswered(args.days, limit=args.limit, offset=0)
         if args.csv:
-            rows = [(g.normalized, g.count, g.last_asked.isoformat(), g.example, g.downvoted) for g in groups]
+            rows = [
+                (g.normalized, g.count, g.last_asked.astimezone(tz).isoformat(), g.example, g.downvoted)
+                for g in groups
+            ]
             return _csv(("normalized", "count", "last_asked", "example", "downvoted"), rows)
-        lines = reports.unanswered_lines(groups)
+        lines = reports.unanswered_lines(groups, tz=tz)
         return "\n".join(lines) + "\n" if lines else "Tidak ada pertanyaan yang belum terjawab.\n"
     if args.report == "stats":
-        stats = await log.report(args.days)
+        stats = await log.report(args.days, utc_offset=datetime.now(tz).utcoffset() or timedelta(0))
         if args.csv:
             return _csv(("day", "questions", "answered"), [tuple(d) for d in stats.per_day])
         return "\n".join(reports.stats_lines(kb, stats)) + "\n"
@@ -145,7 +149,7 @@ async def _report_text(args: argparse.Namespace, kb: KnowledgeBase, log: Databas
     return "\n".join(reports.coverage_lines(kb, coverage)) + "\n"
 
 
-async def _learned_text(args: argparse.Namespace, kb: KnowledgeBase, log: Database) -> str:
+async def _learned_text(args: argparse.Namespace, kb: KnowledgeBase, log: Database, tz: tzinfo) -> str:
     from bot.text.reports import learned_yaml
 
     return learned_yaml(kb, await log.learned_phrases())
@@ -167,7 +171,7 @@ def _print_from_log(
     async def run() -> str:
         log = await open_database(path)
         try:
-            return await produce(args, kb, log)
+            return await produce(args, kb, log, settings.tz)
         finally:
             await log.close()
 

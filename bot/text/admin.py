@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, tzinfo
 
 from bot.core.model import KnowledgeBase, Level, Unit
 from bot.knowledge.loader import Problem
@@ -64,9 +64,9 @@ def usage_html(command: str) -> str:
     return f"Cara pakai: {USAGE[command]}"
 
 
-def lupakan_usage_html(kb: KnowledgeBase, phrases: Sequence[LearnedPhrase]) -> str:
+def lupakan_usage_html(kb: KnowledgeBase, phrases: Sequence[LearnedPhrase], tz: tzinfo) -> str:
     """/lupakan without an id: how to use it, then the phrases that can be forgotten."""
-    return usage_html("lupakan") + "\n\n" + learned_list_html(kb, phrases)
+    return usage_html("lupakan") + "\n\n" + learned_list_html(kb, phrases, tz)
 
 
 def taught_html(unit: Unit) -> str:
@@ -92,12 +92,14 @@ def page_count(total: int) -> int:
     return max(1, -(-total // PAGE_SIZE))
 
 
-def review_html(groups: Sequence[UnansweredGroup], *, total: int, page: int, days: int | None) -> str:
+def review_html(
+    groups: Sequence[UnansweredGroup], *, total: int, page: int, days: int | None, tz: tzinfo
+) -> str:
     """One page of questions needing review, numbered across pages."""
     if not groups:
         return f"🎉 Tidak ada pertanyaan yang perlu ditinjau ({reports.window(days)})."
     short = [replace(g, example=shorten(g.example)) for g in groups]
-    lines = reports.unanswered_lines(short, offset=page * PAGE_SIZE)
+    lines = reports.unanswered_lines(short, tz=tz, offset=page * PAGE_SIZE)
     head = (
         f"📝 <b>Perlu ditinjau</b> ({reports.window(days)}): {total} kelompok pertanyaan yang belum "
         f"terjawab atau diberi 👎 · halaman {page + 1}/{page_count(total)}"
@@ -210,14 +212,14 @@ def not_learned_html(learned_id: int) -> str:
     return f"Frasa #{learned_id} tidak ditemukan atau sudah dihapus."
 
 
-def learned_list_html(kb: KnowledgeBase, phrases: Sequence[LearnedPhrase]) -> str:
+def learned_list_html(kb: KnowledgeBase, phrases: Sequence[LearnedPhrase], tz: tzinfo) -> str:
     """The newest learned phrases (under the /lupakan usage)."""
     if not phrases:
         return "Belum ada frasa yang diajarkan."
     newest = list(reversed(phrases))[:LEARNED_SHOWN]
     lines = [
         f"#{p.id} “{esc(shorten(p.phrase, 80))}” → {_unit_name(kb, p.unit_id)} "
-        f"({p.created_at:%Y-%m-%d}, admin {p.created_by})"
+        f"({reports.local_date(p.created_at, tz)}, admin {p.created_by})"
         for p in newest
     ]
     more = len(phrases) - len(newest)

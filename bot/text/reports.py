@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 
 import yaml
 
@@ -25,13 +26,24 @@ def window(days: int | None) -> str:
     return f"{days} hari terakhir" if days else "semua waktu"
 
 
-def unanswered_lines(groups: Sequence[UnansweredGroup], *, offset: int = 0) -> list[str]:
-    """One line per group: number, count, when, the question."""
+def local_time(moment: datetime, tz: tzinfo) -> str:
+    """A stored (UTC) moment on the office's clock: ``2026-11-27 10:17 WIB``."""
+    local = moment.astimezone(tz)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def local_date(moment: datetime, tz: tzinfo) -> str:
+    """The office's calendar day of a stored (UTC) moment: ``2026-11-27``."""
+    return f"{moment.astimezone(tz):%Y-%m-%d}"
+
+
+def unanswered_lines(groups: Sequence[UnansweredGroup], *, tz: tzinfo, offset: int = 0) -> list[str]:
+    """One line per group: number, count, when (office time), the question."""
     lines = []
     for number, group in enumerate(groups, start=offset + 1):
         flag = " 👎" if group.downvoted else ""
-        when = group.last_asked.strftime("%Y-%m-%d %H:%M")
-        lines.append(f"{number}. ({group.count}×, terakhir {when} UTC{flag}) {group.example}")
+        when = local_time(group.last_asked, tz)
+        lines.append(f"{number}. ({group.count}×, terakhir {when}{flag}) {group.example}")
     return lines
 
 

@@ -6,18 +6,22 @@ from datetime import UTC, datetime
 
 import yaml
 
+from bot.config import time_zone
 from bot.core.model import KnowledgeBase
 from bot.storage import Coverage, DayCount, LearnedPhrase, Stats, UnansweredGroup
 from bot.text.reports import (
     coverage_lines,
     coverage_report,
     learned_yaml,
+    local_date,
+    local_time,
     stats_chart_png,
     stats_lines,
     unanswered_lines,
 )
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
+JAKARTA = time_zone("Asia/Jakarta")
 
 
 def _stats() -> Stats:
@@ -37,9 +41,17 @@ def _stats() -> Stats:
 
 def test_unanswered_lines_show_count_time_and_question() -> None:
     groups = [UnansweredGroup("parkir tamu", 3, NOW, "parkir tamu di mana?", ("a", "b", "c"), 1)]
-    assert unanswered_lines(groups, offset=10) == [
-        "11. (3×, terakhir 2026-11-20 08:30 UTC 👎) parkir tamu di mana?"
+    assert unanswered_lines(groups, tz=JAKARTA, offset=10) == [
+        "11. (3×, terakhir 2026-11-20 15:30 WIB 👎) parkir tamu di mana?"
     ]
+
+
+def test_times_are_shown_on_the_office_clock() -> None:
+    late = datetime(2026, 11, 20, 20, 5, tzinfo=UTC)  # already the next day in Jakarta
+    assert local_time(late, JAKARTA) == "2026-11-21 03:05 WIB"
+    assert local_date(late, JAKARTA) == "2026-11-21"
+    assert local_time(late, time_zone("Asia/Makassar")) == "2026-11-21 04:05 WITA"
+    assert local_time(late, time_zone("UTC")) == "2026-11-20 20:05 UTC"
 
 
 def test_stats_lines_name_units_and_rates(kb: KnowledgeBase) -> None:

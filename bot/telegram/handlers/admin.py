@@ -20,7 +20,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Coroutine
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from telegram import Chat, Message, Update
@@ -71,12 +71,16 @@ from bot.text.exports import rows_to_csv
 
 logger = logging.getLogger(__name__)
 
-WIB = timezone(timedelta(hours=7), "WIB")  # the office's clock: per-day stats, export file names
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
 
 class NoStorageError(Exception):
     """The bot runs without a database (tests, benchmarks): admin data is unavailable."""
+
+
+def _utc_offset(tz: tzinfo) -> timedelta:
+    """The office's offset from UTC now (Indonesia keeps no daylight saving time)."""
+    return datetime.now(tz).utcoffset() or timedelta(0)
 
 
 def _database(service: Service) -> Database:
@@ -126,14 +130,14 @@ def admin_only(handler: Handler) -> Handler:
 # -- review and teaching ---------------------------------------------------------------------
 
 
-async def _review_page(service: Service, days: int | None, page: int) -> tuple[str, Keyboard]:
+async def _review_page(service: Service, tz: tzinfo, days: int | None, page: int) -> tuple[str, Keyboard]:
     database = _database(service)
     await database.flush()  # include questions asked a moment ago
     total = await database.count_unanswered_groups(days)
     page = min(page, page_count(total) - 1)
     groups = await database.unanswered(days, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
     return (
-        review_html(groups, total=total, page=page, days=days),
+        review_html(groups, total=total, page=page, days=days, tz=tz),
         review_buttons(groups, total=total, page=page, days=days),
     )
 
@@ -143,7 +147,8 @@ async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
     """/unanswered [hari]: unanswered and 👎 questions, grouped, newest first, with buttons."""
     message = update.effective_message
     days = parse_days(command_argument(message), "unanswered")
-    html, keyboard = await _review_page(deps(context).service, days, 0)
+    d = deps(context)
+    html, keyboard = await _review_page(d.service, d.settings.tz, days, 0)
     await reply_html(message, html, keyboard)
 
 
@@ -155,7 +160,8 @@ async def review_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     if parsed is None:
         await callback.answer(STALE_BUTTON_TEXT)
         return
-    html, keyboard = await _review_page(deps(context).service, *parsed)
+    d = deps(context)
+    html, keyboard = await _review_page(d.service, d.settings.tz, *parsed)
     await callback.answer()
     await edit_html(callback, html, keyboard)
 
@@ -213,7 +219,8 @@ async def lupakan_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     database = _database(service)
     argument = command_argument(message)
     if not argument:
-        await reply_html(message, lupakan_usage_html(service.kb, await database.learned_phrases()))
+        phrases = await database.learned_phrases()
+        await reply_html(message, lupakan_usage_html(service.kb, phrases, deps(context).settings.tz))
         return
     learned_id = parse_learned_id(argument)
     removed = await service.forget(database, learned_id)
@@ -242,7 +249,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     database = _database(service)
     days = parse_days(command_argument(message), "stats", STATS_DEFAULT_DAYS)
     await database.flush()
-    stats = await database.report(days, utc_offset=WIB.utcoffset(None))
+    stats = await database.report(days, utc_offset=_utc_offset(deps(context).settings.tz))
     await reply_html(message, stats_html(service.kb, stats))
     if not stats.total:
         return
@@ -271,16 +278,17 @@ async def coverage_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/export [hari]: the query log as a CSV document (UTF-8 with BOM, for spreadsheets)."""
     message = update.effective_message
-    database = _database(deps(context).service)
+    d = deps(context)
+    database, tz = _database(d.service), d.settings.tz
     days = parse_days(command_argument(message), "export")
     await database.flush()
     rows = await database.export_rows(days)
     if not rows:
         await reply_html(message, nothing_to_export_html(days))
         return
-    data = (await asyncio.to_thread(rows_to_csv, rows)).encode("utf-8-sig")
+    data = (await asyncio.to_thread(rows_to_csv, rows, tz=tz)).encode("utf-8-sig")
     await message.reply_document(
-        data, filename=export_filename(datetime.now(WIB).date()), caption=export_caption(len(rows), days)
+        data, filename=export_filename(datetime.now(tz).date()), caption=export_caption(len(rows), days)
     )
 
 

@@ -14,6 +14,7 @@ import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from telegram.error import NetworkError
 from telegram.ext import Application, CallbackContext
 
 from bot import service
-from bot.config import Settings
+from bot.config import Settings, time_zone
 from bot.core.matcher import Matcher
 from bot.core.model import KnowledgeBase, Level
 from bot.service import NoQuestionLog, QuestionLog
@@ -257,6 +258,22 @@ async def test_a_page_past_the_end_shows_the_last_page(bot: Harness) -> None:
     await stored(bot.store, record("pertanyaan satu"))
     await bot.press("p1:0:9")
     assert "halaman 1/1" in bot.api.calls("editMessageText")[0]["text"]
+
+
+async def test_review_times_are_office_time_and_follow_the_tz_setting(
+    kb: KnowledgeBase, store: Database
+) -> None:
+    late = datetime(2026, 11, 20, 20, 5, tzinfo=UTC)  # 03:05 the next morning in Jakarta
+    await stored(store, replace(record("parkir tamu di mana"), asked_at=late))
+    await store.add_learned("parkir tamu", "parkir tamu", "subbag-umum-logistik", "subbag", ADMIN_ID)
+    async with admin_bot(kb, store) as bot:
+        await bot.admin("/unanswered")
+        assert "terakhir 2026-11-21 03:05 WIB)" in bot.last() and "UTC" not in bot.last()
+    async with admin_bot(kb, store, tz=time_zone("Asia/Jayapura")) as bot:
+        await bot.admin("/unanswered")
+        assert "terakhir 2026-11-21 05:05 WIT)" in bot.last()
+    row = await store.query(store_id := (await store.unanswered())[0].ids[0])
+    assert row is not None and row.asked_at == late, store_id  # the database keeps UTC
 
 
 async def test_downvoted_answers_are_listed_for_review(bot: Harness) -> None:
