@@ -135,7 +135,7 @@ async def _report_text(args: argparse.Namespace, kb: KnowledgeBase, log: Databas
                 for g in groups
             ]
             return _csv(("normalized", "count", "last_asked", "example", "downvoted"), rows)
-        lines = reports.unanswered_lines(groups, tz=tz)
+        lines = reports.unanswered_lines(groups, kb=kb, tz=tz)
         return "\n".join(lines) + "\n" if lines else "Tidak ada pertanyaan yang belum terjawab.\n"
     if args.report == "stats":
         stats = await log.report(args.days, utc_offset=datetime.now(tz).utcoffset() or timedelta(0))

@@ -48,8 +48,9 @@ from bot.storage.writer import QueryWriter, Row
 _INSERT_QUERY: Final = """
     INSERT INTO queries (
         id, asked_at, source, chat_id, chat_type, user_id, text, normalized, answered,
-        divisi_id, divisi_score, subbag_id, subbag_score, duty_ref, kb_version, latency_ms, reason
-    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        divisi_id, divisi_score, subbag_id, subbag_score, duty_ref, kb_version, latency_ms, reason,
+        divisi_duty, subbag_duty
+    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO NOTHING
 """
 # ON CONFLICT DO NOTHING makes a retried batch idempotent: if a COMMIT was reported as
@@ -58,12 +59,14 @@ _INSERT_QUERY: Final = """
 _REVIEW_REASONS: Final = ", ".join(f"'{reason.value}'" for reason in sorted(NEEDS_REVIEW))
 _NEEDS_REVIEW: Final = f"""
     queries.resolved_at IS NULL
+    AND NOT EXISTS (SELECT 1 FROM dismissed WHERE dismissed.normalized = queries.normalized)
     AND ((queries.answered = 0 AND (queries.reason IS NULL OR queries.reason IN ({_REVIEW_REASONS})))
         OR EXISTS (SELECT 1 FROM feedback WHERE feedback.query_id = queries.id AND feedback.vote < 0))
 """
 # A question needs review when the bot could not find a unit for it (the core's
 # ``NEEDS_REVIEW``; not when it declined small talk or a fact question on purpose), or when
-# anyone's current vote on the answer is 👎 — and nobody has resolved it yet.
+# anyone's current vote on the answer is 👎 — and nobody has resolved it yet, nor dismissed
+# that normalised question ("Abaikan", for good: later askings stay off the list too).
 
 
 def _record_from_row(row: sqlite3.Row) -> QueryRecord:
@@ -88,6 +91,8 @@ def _record_from_row(row: sqlite3.Row) -> QueryRecord:
         resolved_by=row["resolved_by"],
         resolved_learned_id=row["resolved_learned_id"],
         reason=row["reason"],
+        divisi_duty=row["divisi_duty"],
+        subbag_duty=row["subbag_duty"],
     )
 
 
@@ -414,6 +419,17 @@ class Database:
                 " AND " + _NEEDS_REVIEW + " ORDER BY queries.asked_at DESC, queries.id",
                 (cutoff, *keys),
             )
+            downvoted_keys = [row["normalized"] for row in groups if row["downvoted"]]
+            answers: dict[str, QueryRecord] = {}
+            if downvoted_keys:
+                marks = ", ".join("?" for _ in downvoted_keys)  # only '?' marks, values are bound
+                answer_rows = await self._fetchall(
+                    "SELECT * FROM queries WHERE normalized IN (" + marks + ") AND answered = 1"
+                    " AND EXISTS (SELECT 1 FROM feedback WHERE feedback.query_id = queries.id"
+                    " AND feedback.vote < 0) ORDER BY asked_at",
+                    downvoted_keys,
+                )
+                answers = {row["normalized"]: _record_from_row(row) for row in answer_rows}  # newest wins
         ids: dict[str, list[str]] = {key: [] for key in keys}
         for row in id_rows:
             ids[row["normalized"]].append(row["id"])
@@ -425,9 +441,23 @@ class Database:
                 example=row["example"],
                 ids=tuple(ids[row["normalized"]]),
                 downvoted=row["downvoted"] or 0,
+                answer=answers.get(row["normalized"]),
             )
             for row in groups
         ]
+
+    async def dismiss(self, normalized: str, text: str, by: int) -> bool:
+        """Take this normalised question off the review list for good; False if it already was."""
+        if not normalized.strip():
+            raise ValueError("normalized question must not be empty")
+        with self._errors("dismissing a question"):
+            async with self._transaction() as db:
+                cursor = await db.execute(
+                    "INSERT INTO dismissed (normalized, text, dismissed_by, dismissed_at) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (normalized) DO NOTHING",
+                    (normalized, text, int(by), to_iso(self.clock())),
+                )
+                return cursor.rowcount > 0
 
     async def count_unanswered_groups(self, days: int | None = None) -> int:
         """How many groups :meth:`unanswered` would list, for page counts."""

@@ -85,6 +85,10 @@ class QueryRecord:
     resolved_learned_id: int | None = None
     reason: str | None = None
     """Why it was (not) answered: the matcher's ``Reason`` (``no_match``, ``chitchat``...)."""
+    divisi_duty: str | None = None
+    """The duty shown for the Divisi (``'div-keuangan-umum-rt#5'``); rows before schema 4 have None."""
+    subbag_duty: str | None = None
+    """The duty shown for the Sub Bagian."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,8 @@ class UnansweredGroup:
     """Query ids of the group, newest first."""
     downvoted: int
     """How many of them were answered but got a 👎 (the rest were not answered)."""
+    answer: QueryRecord | None = None
+    """For a group with 👎: the newest downvoted question, i.e. the answer the user rejected."""
 
 
 class DayCount(NamedTuple):

@@ -18,8 +18,9 @@ from bot.knowledge.loader import Problem
 from bot.storage import LearnedPhrase, Stats, UnansweredGroup
 from bot.text import html, reports
 from bot.text.answers import LEVEL_LABEL, Button, Keyboard, listable_units
-from bot.text.callback_data import TEACH_DONE, review_page_data, teach_data
+from bot.text.callback_data import TEACH_DONE, dismiss_data, review_page_data, teach_data
 from bot.text.html import esc
+from bot.text.problems import problem_text
 
 PAGE_SIZE = 5  # question groups per /unanswered page
 STATS_DEFAULT_DAYS = 30
@@ -32,30 +33,30 @@ REFUSAL_TEXT = "Maaf, perintah ini khusus admin."
 PRIVATE_ONLY_TEXT = "Perintah admin hanya bisa dipakai di chat pribadi dengan saya."
 NO_STORAGE_TEXT = "Log pertanyaan tidak aktif (tidak ada database), jadi data ini belum tersedia."
 STORAGE_ERROR_TEXT = "Maaf, database sedang bermasalah. Coba lagi sebentar lagi; rinciannya ada di log bot."
-STALE_REVIEW_TEXT = "Pertanyaan ini sudah tidak ada di log (mungkin sudah dihapus). Buka /unanswered lagi."
+STALE_REVIEW_TEXT = "Pertanyaan ini sudah tidak ada di log (mungkin sudah dihapus). Buka /tinjau lagi."
 
 USAGE: dict[str, str] = {
-    "unanswered": (
-        "<code>/unanswered [hari]</code>: pertanyaan yang belum terjawab atau diberi 👎, "
-        "misalnya <code>/unanswered 30</code>. Tanpa angka: semua yang masih tersimpan."
+    "tinjau": (
+        "<code>/tinjau [hari]</code>: pertanyaan yang belum terjawab atau diberi 👎, "
+        "misalnya <code>/tinjau 30</code>. Tanpa angka: semua yang masih tersimpan."
     ),
-    "stats": (
-        f"<code>/stats [hari]</code>: statistik dan grafik, misalnya <code>/stats 7</code>. "
+    "statistik": (
+        f"<code>/statistik [hari]</code>: statistik dan grafik, misalnya <code>/statistik 7</code>. "
         f"Tanpa angka: {STATS_DEFAULT_DAYS} hari terakhir."
     ),
-    "coverage": (
-        "<code>/coverage [hari]</code>: seberapa sering tiap unit dan tugas menjadi jawaban. "
+    "cakupan": (
+        "<code>/cakupan [hari]</code>: seberapa sering tiap unit dan tugas menjadi jawaban. "
         "Tanpa angka: semua waktu."
     ),
-    "export": (
-        "<code>/export [hari]</code>: log pertanyaan sebagai berkas CSV, misalnya "
-        "<code>/export 30</code>. Tanpa angka: semuanya."
+    "ekspor": (
+        "<code>/ekspor [hari]</code>: log pertanyaan sebagai berkas CSV, misalnya "
+        "<code>/ekspor 30</code>. Tanpa angka: semuanya."
     ),
     "lupakan": (
         "<code>/lupakan &lt;id&gt;</code>: hapus frasa yang pernah diajarkan, misalnya "
         "<code>/lupakan 12</code> (nomornya ada di pesan konfirmasi saat mengajarkan)."
     ),
-    "reload": "<code>/reload</code> (tanpa argumen): muat ulang basis pengetahuan dari folder KB.",
+    "muatulang": "<code>/muatulang</code> (tanpa argumen): muat ulang basis pengetahuan dari folder KB.",
 }
 
 
@@ -93,25 +94,37 @@ def page_count(total: int) -> int:
 
 
 def review_html(
-    groups: Sequence[UnansweredGroup], *, total: int, page: int, days: int | None, tz: tzinfo
+    kb: KnowledgeBase,
+    groups: Sequence[UnansweredGroup],
+    *,
+    total: int,
+    page: int,
+    days: int | None,
+    tz: tzinfo,
 ) -> str:
     """One page of questions needing review, numbered across pages."""
     if not groups:
         return f"🎉 Tidak ada pertanyaan yang perlu ditinjau ({reports.window(days)})."
     short = [replace(g, example=shorten(g.example)) for g in groups]
-    lines = reports.unanswered_lines(short, tz=tz, offset=page * PAGE_SIZE)
+    lines = reports.unanswered_lines(short, kb=kb, tz=tz, offset=page * PAGE_SIZE)
     head = (
         f"📝 <b>Perlu ditinjau</b> ({reports.window(days)}): {total} kelompok pertanyaan yang belum "
         f"terjawab atau diberi 👎 · halaman {page + 1}/{page_count(total)}"
     )
-    tail = "Ketuk 🎓 untuk menetapkan unit yang menangani pertanyaan itu."
+    tail = (
+        "Ketuk 🎓 untuk menetapkan unit yang menangani pertanyaan itu, atau 🙈 untuk mengabaikannya "
+        "(pertanyaan yang sama tidak akan muncul lagi di sini)."
+    )
     return "\n\n".join([head, "\n".join(esc(line) for line in lines), tail])
 
 
 def review_buttons(groups: Sequence[UnansweredGroup], *, total: int, page: int, days: int | None) -> Keyboard:
-    """🎓 per group (teach), then ‹ › to turn pages."""
+    """🎓 teach and 🙈 dismiss per group (short labels: two fit a phone's row), then « » for pages."""
     rows: list[tuple[Button, ...]] = [
-        (Button(f"🎓 Ajarkan no. {number}", teach_data(group.ids[0])),)
+        (
+            Button(f"🎓 Ajarkan {number}", teach_data(group.ids[0])),
+            Button(f"🙈 Abaikan {number}", dismiss_data(group.ids[0], days, page)),
+        )
         for number, group in enumerate(groups, start=page * PAGE_SIZE + 1)
         if group.ids
     ]
@@ -157,7 +170,8 @@ def teach_html(
 
 
 def teach_buttons(kb: KnowledgeBase, query_id: str, taught_unit_ids: Iterable[str]) -> Keyboard:
-    """The 7 Divisi and 6 Sub Bagian (✅ on the taught ones), two per row, then Selesai."""
+    """The 7 Divisi and 6 Sub Bagian (✅ on the taught ones), one per row so a phone shows the
+    whole name, then Selesai."""
     taught = set(taught_unit_ids)
     rows: list[tuple[Button, ...]] = []
     for level in TEACH_LEVELS:
@@ -168,7 +182,7 @@ def teach_buttons(kb: KnowledgeBase, query_id: str, taught_unit_ids: Iterable[st
             except ValueError:  # an id too long for Telegram's 64 bytes (KB ids are short slugs)
                 continue
             buttons.append(Button(("✅ " if unit.id in taught else "") + unit.short_name, data))
-        rows += [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
+        rows += [(button,) for button in buttons]
     rows.append((Button("Selesai", teach_data(query_id, TEACH_DONE)),))
     return tuple(rows)
 
@@ -194,6 +208,8 @@ def already_taught_text(unit: Unit, phrase: LearnedPhrase) -> str:
 
 
 NOT_TEACHABLE_TEXT = "Pertanyaan ini tidak punya kata kunci yang bisa diajarkan."
+DISMISSED_TEXT = "🙈 Diabaikan: pertanyaan yang sama tidak akan muncul lagi di /tinjau."
+ALREADY_DISMISSED_TEXT = "Pertanyaan ini sudah diabaikan sebelumnya."
 
 
 # -- /lupakan --------------------------------------------------------------------------------
@@ -203,7 +219,7 @@ def forgotten_html(kb: KnowledgeBase, phrase: LearnedPhrase) -> str:
     """Confirmation of /lupakan."""
     return (
         f"🗑 Frasa #{phrase.id} dihapus: “{esc(shorten(phrase.phrase))}” → {_unit_name(kb, phrase.unit_id)}.\n"
-        "Pertanyaan yang diselesaikan dengan frasa ini kembali ke /unanswered."
+        "Pertanyaan yang diselesaikan dengan frasa ini kembali ke /tinjau."
     )
 
 
@@ -298,7 +314,7 @@ def reload_ok_html(
 
 def reload_failed_html(current: KnowledgeBase, problems: Sequence[Problem | str]) -> str:
     """The new KB is invalid: the old one stays; list the file:line problems."""
-    shown = [f"• {esc(str(p))}" for p in problems[:MAX_PROBLEMS_SHOWN]]
+    shown = [f"• {esc(problem_text(p))}" for p in problems[:MAX_PROBLEMS_SHOWN]]
     more = len(problems) - len(shown)
     if more:
         shown.append(f"… dan {more} masalah lain (lihat <code>tupoksi check-kb</code>).")

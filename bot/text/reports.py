@@ -13,7 +13,7 @@ from datetime import datetime, tzinfo
 import yaml
 
 from bot.core.model import KnowledgeBase, Level
-from bot.storage import Coverage, LearnedPhrase, Stats, UnansweredGroup
+from bot.storage import Coverage, LearnedPhrase, QueryRecord, Stats, UnansweredGroup
 
 
 def _name(kb: KnowledgeBase, unit_id: str | None) -> str:
@@ -37,13 +37,36 @@ def local_date(moment: datetime, tz: tzinfo) -> str:
     return f"{moment.astimezone(tz):%Y-%m-%d}"
 
 
-def unanswered_lines(groups: Sequence[UnansweredGroup], *, tz: tzinfo, offset: int = 0) -> list[str]:
-    """One line per group: number, count, when (office time), the question."""
+def _duty_label(unit_id: str | None, *refs: str | None) -> str:
+    """`` (Tugas #8)`` for the first of ``refs`` that is a duty of ``unit_id``."""
+    for ref in refs:
+        ref_unit, _, number = (ref or "").partition("#")
+        if unit_id and ref_unit == unit_id and number:
+            return f" (Tugas #{number})"
+    return ""
+
+
+def given_answer(kb: KnowledgeBase, record: QueryRecord) -> str:
+    """What the bot answered (for a 👎): ``Divisi X (Tugas #5) · Subbag Y (Tugas #8)``."""
+    parts = [
+        _name(kb, unit_id) + _duty_label(unit_id, duty, record.duty_ref)
+        for unit_id, duty in ((record.divisi_id, record.divisi_duty), (record.subbag_id, record.subbag_duty))
+        if unit_id
+    ]
+    return " · ".join(parts) or "-"
+
+
+def unanswered_lines(
+    groups: Sequence[UnansweredGroup], *, kb: KnowledgeBase, tz: tzinfo, offset: int = 0
+) -> list[str]:
+    """One line per group: number, count, when (office time), the question; for 👎 the answer given."""
     lines = []
     for number, group in enumerate(groups, start=offset + 1):
         flag = " 👎" if group.downvoted else ""
         when = local_time(group.last_asked, tz)
         lines.append(f"{number}. ({group.count}×, terakhir {when}{flag}) {group.example}")
+        if group.answer is not None:
+            lines.append(f"    ↳ dijawab: {given_answer(kb, group.answer)}")
     return lines
 
 

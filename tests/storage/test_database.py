@@ -359,3 +359,40 @@ async def test_unanswered_skips_questions_declined_on_purpose(qlog: Database) ->
     await qlog.flush()
     assert sorted(g.example for g in await qlog.unanswered()) == ["lama", "parkir tamu?"]
     assert (await qlog.query((await qlog.unanswered())[0].ids[0])).reason in ("no_match", None)
+
+
+async def test_a_dismissed_question_stays_off_the_review_list_even_when_asked_again(qlog: Database) -> None:
+    await store(
+        qlog, rec(id="a1", text="mau tanya dong", normalized="mau tanya", answered=False, reason="no_match")
+    )
+    await store(
+        qlog, rec(id="b1", text="parkir tamu?", normalized="parkir tamu", answered=False, reason="no_match")
+    )
+    assert await qlog.dismiss("mau tanya", "mau tanya dong", by=5) is True
+    assert await qlog.dismiss("mau tanya", "mau tanya dong", by=5) is False  # once is enough
+    await store(
+        qlog, rec(id="a2", text="Mau tanya dong!", normalized="mau tanya", answered=False, reason="no_match")
+    )
+    assert [g.normalized for g in await qlog.unanswered()] == ["parkir tamu"]
+    assert await qlog.count_unanswered_groups() == 1
+
+
+async def test_a_downvoted_group_carries_the_answer_that_was_given(qlog: Database) -> None:
+    await store(
+        qlog,
+        rec(
+            id="d1",
+            asked_at=NOW - timedelta(hours=2),
+            subbag_id="subbag-keuangan",
+            duty_ref="subbag-keuangan#8",
+        ),
+        rec(id="d2", asked_at=NOW - timedelta(hours=1), answered=False, divisi_id=None, subbag_id=None),
+    )
+    await qlog.set_feedback("d1", 9, -1)
+    (group,) = await qlog.unanswered()
+    assert group.downvoted == 1 and group.answer is not None
+    assert (group.answer.id, group.answer.subbag_id, group.answer.duty_ref) == (
+        "d1",
+        "subbag-keuangan",
+        "subbag-keuangan#8",
+    )

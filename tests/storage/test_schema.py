@@ -149,3 +149,28 @@ async def test_migrations_are_well_formed() -> None:
             assert "user_version" not in statement.lower()
             con.execute(statement)
     con.close()
+
+
+async def test_upgrade_from_v3_adds_the_dismissed_table_and_keeps_the_review_list(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    con = sqlite3.connect(db_path)
+    for statements in MIGRATIONS[:3]:
+        for statement in statements:
+            con.execute(statement)
+    con.execute("PRAGMA user_version = 3")
+    asked = (NOW - timedelta(hours=1)).isoformat(timespec="microseconds")
+    con.execute(
+        "INSERT INTO queries (id, asked_at, source, text, normalized, answered, reason)"
+        " VALUES ('v3-row', ?, 'private', 'mau tanya dong', 'mau tanya', 0, 'no_match')",
+        (asked,),
+    )
+    con.commit()
+    con.close()
+    async with await open_database(db_path) as log:
+        log.clock = lambda: NOW
+        assert [g.normalized for g in await log.unanswered()] == ["mau tanya"]
+        assert await log.dismiss("mau tanya", "mau tanya dong", by=1) is True
+        assert await log.unanswered() == []
+    assert raw(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION >= 4
+    columns = {row[1] for row in raw(db_path, "PRAGMA table_info(dismissed)")}
+    assert columns == {"normalized", "text", "dismissed_by", "dismissed_at"}

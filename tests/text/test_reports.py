@@ -8,7 +8,7 @@ import yaml
 
 from bot.config import time_zone
 from bot.core.model import KnowledgeBase
-from bot.storage import Coverage, DayCount, LearnedPhrase, Stats, UnansweredGroup
+from bot.storage import Coverage, DayCount, LearnedPhrase, QueryRecord, Source, Stats, UnansweredGroup
 from bot.text.reports import (
     coverage_lines,
     coverage_report,
@@ -39,10 +39,27 @@ def _stats() -> Stats:
     )
 
 
-def test_unanswered_lines_show_count_time_and_question() -> None:
-    groups = [UnansweredGroup("parkir tamu", 3, NOW, "parkir tamu di mana?", ("a", "b", "c"), 1)]
-    assert unanswered_lines(groups, tz=JAKARTA, offset=10) == [
-        "11. (3×, terakhir 2026-11-20 15:30 WIB 👎) parkir tamu di mana?"
+def test_unanswered_lines_show_count_time_and_question(kb: KnowledgeBase) -> None:
+    groups = [UnansweredGroup("parkir tamu", 3, NOW, "parkir tamu di mana?", ("a", "b", "c"), 0)]
+    assert unanswered_lines(groups, kb=kb, tz=JAKARTA, offset=10) == [
+        "11. (3×, terakhir 2026-11-20 15:30 WIB) parkir tamu di mana?"
+    ]
+
+
+def test_downvoted_lines_show_the_answer_that_was_given(kb: KnowledgeBase) -> None:
+    answer = QueryRecord(
+        source=Source.PRIVATE,
+        text="spj perjalanan dinas",
+        normalized="spj jalan dinas",
+        answered=True,
+        divisi_id="div-keuangan-umum-rt",
+        subbag_id="subbag-keuangan",
+        duty_ref="subbag-keuangan#8",
+    )
+    groups = [UnansweredGroup("spj jalan dinas", 1, NOW, "spj perjalanan dinas", ("a",), 1, answer)]
+    assert unanswered_lines(groups, kb=kb, tz=JAKARTA) == [
+        "1. (1×, terakhir 2026-11-20 15:30 WIB 👎) spj perjalanan dinas",
+        "    ↳ dijawab: Divisi Keuangan, Umum dan RT · Subbag Keuangan (Tugas #8)",
     ]
 
 

@@ -34,6 +34,8 @@ from bot.telegram.context import deps
 from bot.telegram.messaging import command_argument, edit_html, reply_html
 from bot.text import reports
 from bot.text.admin import (
+    ALREADY_DISMISSED_TEXT,
+    DISMISSED_TEXT,
     NO_CHART_TEXT,
     NO_STORAGE_TEXT,
     NOT_TEACHABLE_TEXT,
@@ -65,8 +67,8 @@ from bot.text.admin import (
     teach_html,
     usage_html,
 )
-from bot.text.answers import STALE_BUTTON_TEXT, Keyboard
-from bot.text.callback_data import TEACH_DONE, parse_review_page, parse_teach
+from bot.text.answers import ADMIN_ALIASES, STALE_BUTTON_TEXT, Keyboard
+from bot.text.callback_data import TEACH_DONE, parse_dismiss, parse_review_page, parse_teach
 from bot.text.exports import rows_to_csv
 
 logger = logging.getLogger(__name__)
@@ -137,7 +139,7 @@ async def _review_page(service: Service, tz: tzinfo, days: int | None, page: int
     page = min(page, page_count(total) - 1)
     groups = await database.unanswered(days, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
     return (
-        review_html(groups, total=total, page=page, days=days, tz=tz),
+        review_html(service.kb, groups, total=total, page=page, days=days, tz=tz),
         review_buttons(groups, total=total, page=page, days=days),
     )
 
@@ -146,7 +148,7 @@ async def _review_page(service: Service, tz: tzinfo, days: int | None, page: int
 async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/unanswered [hari]: unanswered and 👎 questions, grouped, newest first, with buttons."""
     message = update.effective_message
-    days = parse_days(command_argument(message), "unanswered")
+    days = parse_days(command_argument(message), "tinjau")
     d = deps(context)
     html, keyboard = await _review_page(d.service, d.settings.tz, days, 0)
     await reply_html(message, html, keyboard)
@@ -163,6 +165,28 @@ async def review_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     d = deps(context)
     html, keyboard = await _review_page(d.service, d.settings.tz, *parsed)
     await callback.answer()
+    await edit_html(callback, html, keyboard)
+
+
+@admin_only
+async def dismiss_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """d1:<question id>:<days>:<page>: take the question off the review list for good, show the page."""
+    callback = update.callback_query
+    d = deps(context)
+    database = _database(d.service)
+    parsed = parse_dismiss(callback.data)
+    if parsed is None:
+        await callback.answer(STALE_BUTTON_TEXT)
+        return
+    question_id, days, page = parsed
+    record = await database.query(question_id)
+    if record is None:
+        await callback.answer(STALE_REVIEW_TEXT)
+        return
+    new = await database.dismiss(record.normalized, record.text, callback.from_user.id)
+    logger.info("admin %s dismissed question %s from review", callback.from_user.id, question_id)
+    await callback.answer(DISMISSED_TEXT if new else ALREADY_DISMISSED_TEXT)
+    html, keyboard = await _review_page(d.service, d.settings.tz, days, page)
     await edit_html(callback, html, keyboard)
 
 
@@ -247,7 +271,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     message = update.effective_message
     service = deps(context).service
     database = _database(service)
-    days = parse_days(command_argument(message), "stats", STATS_DEFAULT_DAYS)
+    days = parse_days(command_argument(message), "statistik", STATS_DEFAULT_DAYS)
     await database.flush()
     stats = await database.report(days, utc_offset=_utc_offset(deps(context).settings.tz))
     await reply_html(message, stats_html(service.kb, stats))
@@ -268,7 +292,7 @@ async def coverage_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     message = update.effective_message
     service = deps(context).service
     database = _database(service)
-    days = parse_days(command_argument(message), "coverage")
+    days = parse_days(command_argument(message), "cakupan")
     await database.flush()
     report = reports.coverage_report(service.kb, await database.coverage(days))
     await reply_html(message, coverage_html(service.kb, report, days))
@@ -280,7 +304,7 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     message = update.effective_message
     d = deps(context)
     database, tz = _database(d.service), d.settings.tz
-    days = parse_days(command_argument(message), "export")
+    days = parse_days(command_argument(message), "ekspor")
     await database.flush()
     rows = await database.export_rows(days)
     if not rows:
@@ -301,7 +325,7 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     message = update.effective_message
     d = deps(context)
     if command_argument(message):
-        raise UsageError("reload")
+        raise UsageError("muatulang")
     old, kb_dir = d.service.kb, d.settings.kb_dir
     try:
         reloaded = await d.service.reload(kb_dir)
@@ -311,16 +335,24 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     except Exception as exc:
         logger.exception("/reload: cannot load the KB in %s", kb_dir)
-        await reply_html(message, reload_failed_html(old, [f"{type(exc).__name__}: {exc}"]))
+        await reply_html(
+            message, reload_failed_html(old, [f"kesalahan tak terduga ({type(exc).__name__}): {exc}"])
+        )
         return
     await reply_html(message, reload_ok_html(reloaded.old, reloaded.new, reloaded.applied, reloaded.skipped))
 
 
 ADMIN_COMMAND_HANDLERS: dict[str, Handler] = {
-    "unanswered": unanswered_command,
-    "stats": stats_command,
-    "coverage": coverage_command,
-    "export": export_command,
+    "tinjau": unanswered_command,
+    "statistik": stats_command,
+    "cakupan": coverage_command,
+    "ekspor": export_command,
     "lupakan": lupakan_command,
-    "reload": reload_command,
+    "muatulang": reload_command,
 }
+"""Admin commands by their Indonesian names (the menu); :data:`ADMIN_ALIASES` add the English ones."""
+
+
+def admin_command_names(name: str) -> tuple[str, ...]:
+    """The names ``/name`` answers to: itself and its English alias, if any."""
+    return (name, *(alias for alias, target in ADMIN_ALIASES.items() if target == name))

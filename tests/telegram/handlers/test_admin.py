@@ -36,6 +36,8 @@ from bot.telegram.handlers.admin import ADMIN_COMMAND_HANDLERS
 from bot.telegram.lifecycle import PURGE_JOB, open_storage, purge_old_questions
 from bot.text import reports
 from bot.text.admin import (
+    ALREADY_DISMISSED_TEXT,
+    DISMISSED_TEXT,
     NO_STORAGE_TEXT,
     NOT_TEACHABLE_TEXT,
     PAGE_SIZE,
@@ -44,12 +46,14 @@ from bot.text.admin import (
     STALE_REVIEW_TEXT,
     STORAGE_ERROR_TEXT,
 )
-from bot.text.answers import ADMIN_COMMANDS, STALE_BUTTON_TEXT, listable_units
+from bot.text.answers import ADMIN_ALIASES, ADMIN_COMMANDS, STALE_BUTTON_TEXT, listable_units
 from tests.support import fakes
 from tests.support.fakes import TOKEN, USER_ID, FakeRequest, Upload, buttons
 from tests.support.harness import ADMIN_ID, Harness, running
 
 OTHER_ID = 4343
+PHONE_FULL_ROW = 32  # characters a phone shows on a full-width button
+PHONE_HALF_ROW = 14  # ... and on each of two buttons in a row
 SDM_QUESTION = "siapa yang mengurus kenaikan gaji berkala pegawai?"
 ARSIP_QUESTION = "siapa yang mengelola arsip surat masuk?"
 UNKNOWN_QUESTION = "siapa yang urus klub mancing"
@@ -117,9 +121,29 @@ def unit_button(params: dict[str, Any], unit_id: str) -> str:
 
 def test_every_admin_menu_entry_has_a_handler() -> None:
     assert set(ADMIN_COMMAND_HANDLERS) == {name for name, _ in ADMIN_COMMANDS}
+    assert set(ADMIN_ALIASES.values()) <= set(ADMIN_COMMAND_HANDLERS)
+
+
+@pytest.mark.parametrize(("english", "indonesian"), sorted(ADMIN_ALIASES.items()))
+async def test_indonesian_command_names_and_their_english_aliases_do_the_same(
+    bot: Harness, english: str, indonesian: str
+) -> None:
+    await bot.send(fakes.private_text(UNKNOWN_QUESTION))
+    replies = []
+    for name in (indonesian, english):
+        bot.api.reset()
+        await bot.admin(f"/{name} abc")  # every one of them refuses this argument the same way
+        replies.append(bot.last())
+    assert replies[0] == replies[1]
+    assert replies[0].startswith(f"Cara pakai: <code>/{indonesian}")
 
 
 ADMIN_COMMAND_LINES = [
+    "/tinjau",
+    "/statistik 7",
+    "/cakupan",
+    "/ekspor",
+    "/muatulang",
     "/unanswered",
     "/unanswered 7",
     "/stats",
@@ -155,7 +179,9 @@ async def test_admin_rights_come_from_the_numeric_id_never_the_username(bot: Har
     assert bot.last() == REFUSAL_TEXT
 
 
-@pytest.mark.parametrize("data", ["p1:0:1", "t1:0123456789abcdef", "t1:0123456789abcdef:subbag-sdm"])
+@pytest.mark.parametrize(
+    "data", ["p1:0:1", "t1:0123456789abcdef", "t1:0123456789abcdef:subbag-sdm", "d1:0123456789abcdef:0:0"]
+)
 async def test_non_admins_cannot_press_admin_buttons(bot: Harness, data: str) -> None:
     await bot.press(data, user_id=OTHER_ID)
     assert bot.api.methods() == ["answerCallbackQuery"]
@@ -175,17 +201,18 @@ async def test_admin_commands_in_a_group_ask_for_the_private_chat(bot: Harness) 
 @pytest.mark.parametrize(
     ("command", "usage"),
     [
-        ("/unanswered -5", "/unanswered [hari]"),
-        ("/unanswered abc", "/unanswered [hari]"),
-        ("/unanswered 0", "/unanswered [hari]"),
-        ("/unanswered ٣", "/unanswered [hari]"),  # an Arabic-Indic digit is not a day count
-        ("/stats x", "/stats [hari]"),
-        ("/stats 99999999999999999999", "/stats [hari]"),
-        ("/coverage 1.5", "/coverage [hari]"),
-        ("/export abc", "/export [hari]"),
+        ("/tinjau -5", "/tinjau [hari]"),
+        ("/unanswered abc", "/tinjau [hari]"),
+        ("/tinjau 0", "/tinjau [hari]"),
+        ("/tinjau ٣", "/tinjau [hari]"),  # an Arabic-Indic digit is not a day count
+        ("/statistik x", "/statistik [hari]"),
+        ("/stats 99999999999999999999", "/statistik [hari]"),
+        ("/cakupan 1.5", "/cakupan [hari]"),
+        ("/ekspor abc", "/ekspor [hari]"),
         ("/lupakan xyz", "/lupakan &lt;id&gt;"),
         ("/lupakan -3", "/lupakan &lt;id&gt;"),
-        ("/reload sekarang", "/reload"),
+        ("/muatulang sekarang", "/muatulang"),
+        ("/reload sekarang", "/muatulang"),
     ],
 )
 async def test_odd_arguments_get_a_usage_message(bot: Harness, command: str, usage: str) -> None:
@@ -280,8 +307,43 @@ async def test_downvoted_answers_are_listed_for_review(bot: Harness) -> None:
     await bot.send(fakes.private_text(SDM_QUESTION))
     query_id = bot.sent()[-1]["reply_markup"]["inline_keyboard"][-1][0]["callback_data"].split(":")[1]
     await bot.store.set_feedback(query_id, USER_ID, -1)
-    await bot.admin("/unanswered")
+    await bot.admin("/tinjau")
     assert SDM_QUESTION in bot.last() and "👎)" in bot.last()
+    # what the bot answered, which is what the 👎 is about
+    assert "↳ dijawab: Divisi SDM dan Litbang" in bot.last() and "· Subbag SDM (Tugas #" in bot.last()
+
+
+async def test_review_buttons_fit_a_phone_two_per_row(bot: Harness) -> None:
+    await stored(bot.store, *(record(f"pertanyaan aneh nomor {i}") for i in range(PAGE_SIZE + 1)))
+    await bot.admin("/tinjau")
+    rows = bot.sent()[-1]["reply_markup"]["inline_keyboard"]
+    assert all(len(b["text"]) <= PHONE_HALF_ROW for row in rows for b in row)
+    assert [b["text"] for b in rows[0]] == ["🎓 Ajarkan 1", "🙈 Abaikan 1"]
+
+
+async def test_dismiss_takes_the_question_off_the_list_for_good(bot: Harness) -> None:
+    await stored(bot.store, record("mau tanya dong", normalized="mau tanya", reason="no_match"))
+    await stored(bot.store, record("parkir tamu di mana"))
+    await bot.admin("/tinjau 7")
+    listing = bot.sent()[-1]
+    (mau_tanya,) = [g for g in await bot.store.unanswered() if g.example == "mau tanya dong"]
+    (dismiss,) = [d for label, d in buttons(listing) if label.startswith("🙈") and mau_tanya.ids[0] in d]
+    assert dismiss.endswith(":7:0")
+    assert "mau tanya dong" in listing["text"]
+    await bot.press(dismiss, after=listing)
+    assert bot.toast() == DISMISSED_TEXT
+    edited = bot.api.calls("editMessageText")[-1]["text"]
+    assert "mau tanya dong" not in edited and "parkir tamu" in edited and "1 kelompok" in edited
+    await bot.press(dismiss, after=listing)  # an old button pressed again
+    assert bot.toast() == ALREADY_DISMISSED_TEXT
+    # asked again, in other words that normalise the same: it stays off the list
+    await stored(bot.store, record("Mau tanya dong!", normalized="mau tanya", reason="no_match"))
+    await bot.admin("/tinjau")
+    assert "mau tanya" not in bot.last().lower() and "parkir tamu" in bot.last()
+    await bot.press("d1:zz:0:0")
+    assert bot.toast() == STALE_BUTTON_TEXT
+    await bot.press("d1:0123456789abcdef:0:0")
+    assert bot.toast() == STALE_REVIEW_TEXT
 
 
 # -- teaching ---------------------------------------------------------------------------------
@@ -552,8 +614,9 @@ async def test_reload_of_a_broken_kb_keeps_the_old_one_and_says_where(
         await bot.admin("/reload")
         text = "\n".join(bot.api.sent_texts())
         assert "tidak valid" in text and "tetap memakai versi lama" in text
-        assert "knowledge/units/subbag-sdm.yaml:" in text and "invalid YAML" in text
-        assert "knowledge/units/subbag-hukum.yaml" in text
+        assert "knowledge/units/subbag-sdm.yaml:3: YAML tidak valid" in text and "invalid YAML" not in text
+        assert "knowledge/units/subbag-hukum.yaml:1: kunci 'level' belum ada di unit" in text
+        assert "pesan teknis" not in text  # every problem was said in Indonesian
         assert bot.d.service.matcher is matcher
         await bot.send(fakes.private_text(SDM_QUESTION))
         assert "Sub Bagian Sumber Daya Manusia" in bot.last()
@@ -709,7 +772,10 @@ def test_run_closes_the_database_even_when_ptb_stops_half_way(
 def test_teach_menu_offers_every_divisi_and_sub_bagian(kb: KnowledgeBase) -> None:
     from bot.text.admin import teach_buttons
 
-    data = [b.data for row in teach_buttons(kb, "0123456789abcdef", ["subbag-sdm"]) for b in row]
+    keyboard = teach_buttons(kb, "0123456789abcdef", ["subbag-sdm"])
+    assert all(len(row) == 1 for row in keyboard)  # one per row: a phone shows the whole name
+    assert max(len(b.text) for row in keyboard for b in row) <= PHONE_FULL_ROW
+    data = [b.data for row in keyboard for b in row]
     expected = [u.id for level in (Level.DIVISI, Level.SUBBAG) for u in listable_units(kb, level)]
     assert [d.split(":")[2] for d in data[:-1]] == expected
     assert data[-1] == "t1:0123456789abcdef:-"
