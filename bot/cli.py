@@ -140,7 +140,7 @@ async def _report_text(args: argparse.Namespace, kb: KnowledgeBase, log: Databas
     if args.report == "stats":
         stats = await log.report(args.days, utc_offset=datetime.now(tz).utcoffset() or timedelta(0))
         if args.csv:
-            return _csv(("day", "questions", "answered"), [tuple(d) for d in stats.per_day])
+            return _csv(("day", "questions", "answered", "declined"), [tuple(d) for d in stats.per_day])
         return "\n".join(reports.stats_lines(kb, stats)) + "\n"
     coverage = reports.coverage_report(kb, await log.coverage(args.days))
     if args.csv:

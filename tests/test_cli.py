@@ -144,11 +144,11 @@ def test_report_unanswered_groups_repeated_questions(
 
 def test_report_stats_and_csv(query_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "stats", "--days", "7", "--db", str(query_db)]) == 0
-    assert "Pertanyaan: 4, terjawab: 2 (50%)" in capsys.readouterr().out
+    assert "Pertanyaan: 4: terjawab 2" in capsys.readouterr().out
     assert main(["report", "stats", "--csv", "--db", str(query_db)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "day,questions,answered"
-    assert lines[1].endswith(",4,2")
+    assert lines[0] == "day,questions,answered,declined"
+    assert lines[1].endswith(",4,2,0")
 
 
 def test_report_coverage_lists_never_asked_duties(query_db: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,6 +22,7 @@ from bot.storage.records import (
     Stats,
     StorageError,
     UnansweredGroup,
+    WeekCount,
     new_query_id,
 )
 from bot.storage.schema import EXPORT_COLUMNS, MIGRATIONS, QUERY_COLUMNS, SCHEMA_VERSION
@@ -46,6 +47,7 @@ __all__ = [
     "Stats",
     "StorageError",
     "UnansweredGroup",
+    "WeekCount",
     "new_query_id",
     "open_database",
 ]

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -38,6 +38,7 @@ from bot.storage.records import (
     Stats,
     StorageError,
     UnansweredGroup,
+    WeekCount,
     parse_time,
     to_iso,
     utcnow,
@@ -94,6 +95,19 @@ def _record_from_row(row: sqlite3.Row) -> QueryRecord:
         divisi_duty=row["divisi_duty"],
         subbag_duty=row["subbag_duty"],
     )
+
+
+def _weeks(per_day: Sequence[DayCount], votes: dict[str, tuple[int, int]]) -> list[WeekCount]:
+    """Days grouped by week (Monday first), with the votes on that week's questions."""
+    weeks: dict[str, list[int]] = {}
+    for day in per_day:
+        moment = date.fromisoformat(day.day)
+        start = (moment - timedelta(days=moment.weekday())).isoformat()
+        up, down = votes.get(day.day, (0, 0))
+        sums = weeks.setdefault(start, [0, 0, 0, 0, 0])
+        for index, value in enumerate((day.questions, day.answered, day.declined, up, down)):
+            sums[index] += value
+    return [WeekCount(start, *sums) for start, sums in weeks.items()]
 
 
 def _learned_from_row(row: sqlite3.Row) -> LearnedPhrase:
@@ -475,15 +489,25 @@ class Database:
     async def report(
         self, days: int | None = None, *, utc_offset: timedelta = timedelta(0), top: int = 10
     ) -> Stats:
-        """Report numbers for the last ``days`` days (None: all time).
+        """Report numbers for the last ``days`` calendar days, today included (None: all time).
 
-        ``per_day`` dates are calendar days at ``utc_offset`` (WIB is ``timedelta(hours=7)``).
-        Top units count answered questions only. ``unanswered_terms`` counts the words of
-        the normalised texts of unanswered questions (resolved ones included: it describes
-        what users asked).
+        ``per_day`` has every calendar day of the window at ``utc_offset`` (WIB is
+        ``timedelta(hours=7)``), days without questions as zeros; ``per_week`` the same by
+        week (Monday first) with the votes. Questions declined on purpose (the reasons
+        outside the core's ``NEEDS_REVIEW``: small talk, facts, other offices...) are counted
+        per reason in ``declined``, apart from the real misses; ``unanswered_terms`` counts the
+        words of the real misses only (resolved ones included: it describes what users asked).
+        Top units count answered questions only.
         """
+        # A window of N days is N calendar days of the office's clock, today included.
+        today = (self.clock() + utc_offset).date()
+        first: date | None = None
         cutoff = self._cutoff(days)
+        if days:
+            first = today - timedelta(days=days - 1)
+            cutoff = to_iso(datetime(first.year, first.month, first.day, tzinfo=UTC) - utc_offset)
         modifier = f"{int(utc_offset.total_seconds() // 60):+d} minutes"  # bound as a value
+        declined_case = "(answered = 0 AND reason IS NOT NULL AND reason NOT IN (" + _REVIEW_REASONS + "))"
         with self._errors("computing stats"):
             totals = (
                 await self._fetchall(
@@ -491,18 +515,22 @@ class Database:
                     (cutoff,),
                 )
             )[0]
-            votes = (
-                await self._fetchall(
-                    "SELECT COALESCE(SUM(f.vote > 0), 0), COALESCE(SUM(f.vote < 0), 0)"
-                    " FROM feedback AS f JOIN queries AS q ON q.id = f.query_id"
-                    " WHERE q.asked_at >= ?",
-                    (cutoff,),
-                )
-            )[0]
             days_rows = await self._fetchall(
-                "SELECT date(asked_at, ?) AS day, COUNT(*), SUM(answered) FROM queries"
-                " WHERE asked_at >= ? GROUP BY day ORDER BY day",
+                "SELECT date(asked_at, ?) AS day, COUNT(*), SUM(answered), SUM(" + declined_case + ")"
+                " FROM queries WHERE asked_at >= ? GROUP BY day ORDER BY day",
                 (modifier, cutoff),
+            )
+            vote_rows = await self._fetchall(
+                "SELECT date(q.asked_at, ?) AS day,"
+                " COALESCE(SUM(f.vote > 0), 0), COALESCE(SUM(f.vote < 0), 0)"
+                " FROM feedback AS f JOIN queries AS q ON q.id = f.query_id"
+                " WHERE q.asked_at >= ? GROUP BY day",
+                (modifier, cutoff),
+            )
+            declined_rows = await self._fetchall(
+                "SELECT reason, COUNT(*) AS n FROM queries WHERE " + declined_case + " AND asked_at >= ?"
+                " GROUP BY reason ORDER BY n DESC, reason",
+                (cutoff,),
             )
             top_divisi = await self._fetchall(
                 "SELECT divisi_id, COUNT(*) AS n FROM queries"
@@ -517,21 +545,34 @@ class Database:
                 (cutoff, top),
             )
             texts = await self._fetchall(
-                "SELECT normalized FROM queries WHERE answered = 0 AND asked_at >= ?", (cutoff,)
+                "SELECT normalized FROM queries"
+                " WHERE answered = 0 AND NOT " + declined_case + " AND asked_at >= ?",
+                (cutoff,),
             )
         terms = Counter(term for row in texts for term in row[0].split())
         total, answered = int(totals[0]), int(totals[1])
+        counted = {row[0]: DayCount(row[0], int(row[1]), int(row[2]), int(row[3])) for row in days_rows}
+        if first is None and counted:
+            first = date.fromisoformat(min(counted))
+        per_day = []
+        if first is not None:
+            for offset in range((today - first).days + 1):
+                day = (first + timedelta(days=offset)).isoformat()
+                per_day.append(counted.get(day, DayCount(day, 0, 0, 0)))
+        votes = {row[0]: (int(row[1]), int(row[2])) for row in vote_rows}
         return Stats(
             days=days,
             total=total,
             answered=answered,
             answer_rate=answered / total if total else 0.0,
-            thumbs_up=int(votes[0]),
-            thumbs_down=int(votes[1]),
-            per_day=[DayCount(row[0], int(row[1]), int(row[2])) for row in days_rows],
+            thumbs_up=sum(up for up, _ in votes.values()),
+            thumbs_down=sum(down for _, down in votes.values()),
+            per_day=per_day,
             top_divisi=[(row[0], int(row[1])) for row in top_divisi],
             top_subbag=[(row[0], int(row[1])) for row in top_subbag],
             unanswered_terms=sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))[:top],
+            declined=[(row[0], int(row[1])) for row in declined_rows],
+            per_week=_weeks(per_day, votes),
         )
 
     async def coverage(self, days: int | None = None) -> Coverage:

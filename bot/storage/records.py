@@ -123,11 +123,34 @@ class UnansweredGroup:
 
 
 class DayCount(NamedTuple):
-    """Questions on one calendar day."""
+    """Questions on one calendar day (the office's): all, answered, declined on purpose."""
 
     day: str
     questions: int
     answered: int
+    declined: int = 0
+
+    @property
+    def missed(self) -> int:
+        """Questions the bot could not place (neither answered nor declined on purpose)."""
+        return self.questions - self.answered - self.declined
+
+
+class WeekCount(NamedTuple):
+    """One week (Monday first) of questions and votes."""
+
+    start: str
+    questions: int
+    answered: int
+    declined: int
+    thumbs_up: int
+    thumbs_down: int
+
+    @property
+    def answer_rate(self) -> float:
+        """Answered among the questions in scope (deliberate declines left out); 0.0 without any."""
+        in_scope = self.questions - self.declined
+        return self.answered / in_scope if in_scope else 0.0
 
 
 @dataclass(frozen=True)
@@ -145,6 +168,26 @@ class Stats:
     top_divisi: list[tuple[str, int]]
     top_subbag: list[tuple[str, int]]
     unanswered_terms: list[tuple[str, int]]
+    """Most frequent words of questions the bot could not place (deliberate declines left out)."""
+    declined: list[tuple[str, int]] = field(default_factory=list)
+    """Questions declined on purpose (out of scope, small talk...) per reason, most first."""
+    per_week: list[WeekCount] = field(default_factory=list)
+
+    @property
+    def declined_total(self) -> int:
+        """Questions declined on purpose."""
+        return sum(n for _, n in self.declined)
+
+    @property
+    def missed(self) -> int:
+        """Questions the bot could not place: the real misses."""
+        return self.total - self.answered - self.declined_total
+
+    @property
+    def in_scope_rate(self) -> float:
+        """Answered among questions in scope (deliberate declines left out); 0.0 without any."""
+        in_scope = self.answered + self.missed
+        return self.answered / in_scope if in_scope else 0.0
 
 
 @dataclass(frozen=True)

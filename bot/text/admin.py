@@ -262,7 +262,10 @@ def stats_html(kb: KnowledgeBase, stats: Stats) -> str:
     return html
 
 
-STATS_CHART_CAPTION = "📈 Pertanyaan per hari (batang) dan persentase terjawab (garis)."
+STATS_CHART_CAPTION = (
+    "📈 Atas: pertanyaan per hari (terjawab, ditolak sengaja, belum bisa dijawab). "
+    "Bawah: per minggu, persentase terjawab dan 👍/👎."
+)
 NO_CHART_TEXT = "(Grafik tidak tersedia: matplotlib belum terpasang di server bot.)"
 
 

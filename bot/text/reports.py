@@ -70,13 +70,45 @@ def unanswered_lines(
     return lines
 
 
+REASON_LABEL: dict[str, str] = {
+    "chitchat": "sapaan atau basa-basi",
+    "fact_question": "fakta, angka atau tanggal",
+    "definition": "arti istilah",
+    "other_agency": "instansi lain",
+    "other_office": "kantor KPU lain",
+    "bot_task": "permintaan tugas untuk bot",
+    "empty": "pesan kosong",
+}
+"""Why a question was declined on purpose, as an admin reads it (the matcher's ``Reason``)."""
+DAILY_LINES_UP_TO = 14  # a longer window lists weeks, the chart shows the days
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
+
+
+def reason_label(reason: str) -> str:
+    """``fakta, angka atau tanggal`` for ``fact_question``; an unknown reason as it is."""
+    return REASON_LABEL.get(reason, reason)
+
+
+def short_date(day: str) -> str:
+    """``2026-11-20`` as ``20 Nov``."""
+    _, month, number = (int(part) for part in day.split("-"))
+    return f"{number} {MONTHS[month - 1]}"
+
+
 def stats_lines(kb: KnowledgeBase, stats: Stats) -> list[str]:
     """The /stats report as lines of text."""
     lines = [
         f"Statistik {window(stats.days)}",
-        f"Pertanyaan: {stats.total}, terjawab: {stats.answered} ({stats.answer_rate:.0%})",
+        f"Pertanyaan: {stats.total}: terjawab {stats.answered}, ditolak sengaja {stats.declined_total}, "
+        f"belum bisa dijawab {stats.missed}",
+        f"Tingkat terjawab (tanpa yang ditolak sengaja): {stats.in_scope_rate:.0%}",
         f"Umpan balik: 👍 {stats.thumbs_up}  👎 {stats.thumbs_down}",
     ]
+    if stats.declined:
+        lines.append(
+            "Ditolak sengaja karena di luar cakupan: "
+            + ", ".join(f"{reason_label(r)} ({n})" for r, n in stats.declined)
+        )
     if stats.top_divisi:
         lines.append(
             "Divisi terbanyak: " + ", ".join(f"{_name(kb, u)} ({n})" for u, n in stats.top_divisi[:5])
@@ -87,12 +119,22 @@ def stats_lines(kb: KnowledgeBase, stats: Stats) -> list[str]:
         )
     if stats.unanswered_terms:
         lines.append(
-            "Kata tersering di pertanyaan tak terjawab: "
+            "Kata tersering di pertanyaan yang belum bisa dijawab: "
             + ", ".join(f"{t} ({n})" for t, n in stats.unanswered_terms[:10])
         )
-    if stats.per_day:
-        lines.append("Per hari (tanggal: pertanyaan / terjawab):")
-        lines += [f"  {d.day}: {d.questions} / {d.answered}" for d in stats.per_day[-14:]]
+    if stats.per_week and len(stats.per_day) > DAILY_LINES_UP_TO:
+        lines.append("Per minggu (mulai Senin): pertanyaan, terjawab, 👍/👎")
+        lines += [
+            f"  {short_date(w.start)}: {w.questions}, "
+            f"{f'{w.answer_rate:.0%}' if w.questions > w.declined else '-'}, "
+            f"👍 {w.thumbs_up} 👎 {w.thumbs_down}"
+            for w in stats.per_week
+        ]
+    elif stats.per_day:
+        lines.append("Per hari: pertanyaan / terjawab / ditolak sengaja")
+        lines += [
+            f"  {short_date(d.day)}: {d.questions} / {d.answered} / {d.declined}" for d in stats.per_day
+        ]
     return lines
 
 
@@ -163,25 +205,81 @@ def learned_yaml(kb: KnowledgeBase, phrases: Iterable[LearnedPhrase]) -> str:
 
 
 def stats_chart_png(stats: Stats) -> bytes:
-    """Questions per day (bars) and answer rate (line) as a PNG image."""
+    """Questions per calendar day (stacked: answered, declined on purpose, not placed), every day
+    of the window including empty ones, with a legend; below, the answer rate and 👍/👎 per week."""
     import matplotlib
 
     matplotlib.use("Agg")
+    from datetime import date
+
+    from matplotlib import dates as mdates
     from matplotlib import pyplot as plt
 
-    days = [d.day for d in stats.per_day] or ["-"]
-    questions = [d.questions for d in stats.per_day] or [0]
-    rates = [d.answered / d.questions if d.questions else 0.0 for d in stats.per_day] or [0.0]
-    figure, axis = plt.subplots(figsize=(8, 4), dpi=100)
+    days = [date.fromisoformat(d.day) for d in stats.per_day] or [date(2000, 1, 1)]
+    answered = [d.answered for d in stats.per_day] or [0]
+    declined = [d.declined for d in stats.per_day] or [0]
+    missed = [d.missed for d in stats.per_day] or [0]
+    figure, (axis, week_axis) = plt.subplots(
+        2, 1, figsize=(9, 6), dpi=100, gridspec_kw={"height_ratios": [3, 2]}
+    )
     try:
-        axis.bar(days, questions, color="#4a7bb7", label="Pertanyaan")
+        width = 0.8
+        axis.bar(days, answered, width, color="#3b8f5a", label="Terjawab")
+        axis.bar(
+            days, declined, width, bottom=answered, color="#9aa3ad", label="Ditolak sengaja (di luar cakupan)"
+        )
+        bottom = [a + d for a, d in zip(answered, declined, strict=True)]
+        axis.bar(days, missed, width, bottom=bottom, color="#d9822b", label="Belum bisa dijawab")
+        first_day, last_day = (float(mdates.date2num(day)) for day in (days[0], days[-1]))  # type: ignore[no-untyped-call]
+        axis.set_xlim(first_day - 0.6, last_day + 0.6)
+        if len(days) <= DAILY_LINES_UP_TO:
+            axis.xaxis.set_major_locator(mdates.DayLocator())  # type: ignore[no-untyped-call]
+        else:
+            axis.xaxis.set_major_locator(mdates.WeekdayLocator(byweekday=mdates.MO))  # type: ignore[no-untyped-call]
+        axis.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m"))  # type: ignore[no-untyped-call]
+        axis.yaxis.get_major_locator().set_params(integer=True)
         axis.set_ylabel("Pertanyaan per hari")
-        axis.tick_params(axis="x", rotation=45, labelsize=8)
-        rate_axis = axis.twinx()
-        rate_axis.plot(days, [r * 100 for r in rates], color="#d9822b", marker="o", label="Terjawab (%)")
-        rate_axis.set_ylim(0, 105)
+        axis.set_title(f"Tupoksi Bot: {window(stats.days)} (per hari, WIB)")
+        axis.legend(loc="upper left", fontsize=8, frameon=False)
+        axis.grid(axis="y", alpha=0.3)
+
+        weeks = stats.per_week
+        labels = [short_date(w.start) for w in weeks] or ["-"]
+        positions = list(range(len(labels)))
+        rate_axis = week_axis.twinx()
+        week_axis.bar(
+            [p - 0.2 for p in positions],
+            [w.thumbs_up for w in weeks] or [0],
+            0.4,
+            color="#4a7bb7",
+            label="👍",
+        )
+        week_axis.bar(
+            [p + 0.2 for p in positions],
+            [w.thumbs_down for w in weeks] or [0],
+            0.4,
+            color="#c0504d",
+            label="👎",
+        )
+        week_axis.set_ylabel("Suara per minggu")
+        most_votes = max([w.thumbs_up for w in weeks] + [w.thumbs_down for w in weeks] + [0])
+        week_axis.set_ylim(0, max(1, most_votes) * 1.6)  # room for the legend
+        week_axis.yaxis.get_major_locator().set_params(integer=True)
+        week_axis.set_xticks(positions, labels, fontsize=8, rotation=45 if len(labels) > 8 else 0)
+        rates = [w.answer_rate * 100 if w.questions > w.declined else float("nan") for w in weeks]
+        rate_axis.plot(positions, rates or [float("nan")], color="#3b8f5a", marker="o", label="Terjawab (%)")
+        rate_axis.set_ylim(0, 110)
         rate_axis.set_ylabel("Terjawab (%)")
-        axis.set_title(f"Tupoksi Bot: {window(stats.days)}")
+        handles = week_axis.get_legend_handles_labels()
+        rate_handles = rate_axis.get_legend_handles_labels()
+        week_axis.legend(
+            handles[0] + rate_handles[0],
+            ["Suara baik", "Suara buruk", "Terjawab (% tanpa yang ditolak sengaja)"],
+            loc="upper left",
+            fontsize=8,
+            frameon=False,
+        )
+        week_axis.set_title("Per minggu (tanggal = Senin awal minggu)", fontsize=10)
         figure.tight_layout()
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")

@@ -273,11 +273,23 @@ async def fill_report_data(log: Database) -> None:
 
 async def test_stats_numbers(qlog: Database) -> None:
     await fill_report_data(qlog)
+    qlog.clock = lambda: datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
     report = await qlog.report(None)
     assert (report.total, report.answered) == (5, 3)
     assert report.answer_rate == pytest.approx(0.6)
     assert (report.thumbs_up, report.thumbs_down) == (3, 1)
-    assert report.per_day == [DayCount("2024-03-01", 3, 2), DayCount("2024-03-02", 2, 1)]
+    # every calendar day up to today, the empty ones as zeros
+    assert report.per_day == [
+        DayCount("2024-03-01", 3, 2),
+        DayCount("2024-03-02", 2, 1),
+        DayCount("2024-03-03", 0, 0),
+        DayCount("2024-03-04", 0, 0),
+    ]
+    assert [(w.start, w.questions, w.answered) for w in report.per_week] == [
+        ("2024-02-26", 5, 3),
+        ("2024-03-04", 0, 0),
+    ]
+    assert report.declined == [] and report.missed == 2
     assert report.top_divisi == [("div-a", 2), ("div-b", 1)]  # answered only: r3 not counted
     assert report.top_subbag == [("sub-x", 2), ("sub-y", 1)]
     assert report.unanswered_terms[0] == ("atk", 2)
@@ -286,14 +298,36 @@ async def test_stats_numbers(qlog: Database) -> None:
 
 async def test_stats_window_offset_and_empty(qlog: Database) -> None:
     empty = await qlog.report(7)
-    assert (empty.total, empty.answer_rate, empty.per_day) == (0, 0.0, [])
+    assert (empty.total, empty.answer_rate) == (0, 0.0)
+    assert len(empty.per_day) == 7 and not any(d.questions for d in empty.per_day)  # 7 calendar days
     await fill_report_data(qlog)
     await store(qlog, rec(id="today", answered=False, normalized="hari ini"))
     recent = await qlog.report(7)
     assert (recent.total, recent.answered, recent.thumbs_up) == (1, 0, 0)
     wib = await qlog.report(None, utc_offset=timedelta(hours=7))
     # 2024-03-02 20:00 UTC is 2024-03-03 03:00 WIB
-    assert [d.day for d in wib.per_day][:2] == ["2024-03-01", "2024-03-03"]
+    assert [(d.day, d.questions) for d in wib.per_day][:3] == [
+        ("2024-03-01", 3),
+        ("2024-03-02", 0),
+        ("2024-03-03", 2),
+    ]
+
+
+async def test_stats_count_deliberate_declines_by_reason_apart_from_misses(qlog: Database) -> None:
+    await store(
+        qlog,
+        rec(id="f1", answered=False, normalized="kapan pleno", reason="fact_question"),
+        rec(id="f2", answered=False, normalized="jadwal pleno", reason="fact_question"),
+        rec(id="o1", answered=False, normalized="kpu jabar", reason="other_office"),
+        rec(id="m1", answered=False, normalized="parkir tamu", reason="no_match"),
+        rec(id="a1"),
+    )
+    report = await qlog.report(7)
+    assert report.declined == [("fact_question", 2), ("other_office", 1)]
+    assert (report.declined_total, report.missed, report.answered) == (3, 1, 1)
+    assert report.in_scope_rate == pytest.approx(0.5)
+    assert report.unanswered_terms == [("parkir", 1), ("tamu", 1)]  # "pleno" was declined on purpose
+    assert report.per_day[-1].declined == 3 and report.per_day[-1].missed == 1
 
 
 async def test_coverage_counts_answered_only(qlog: Database) -> None:

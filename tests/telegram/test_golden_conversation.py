@@ -35,7 +35,10 @@ OTHER_ID = 4343
 _QUESTION_ID = re.compile(r"\b[0-9a-f]{16}\b")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z)?")
 _CLOCK = re.compile(r"\b\d{2}:\d{2}\b")
-_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{2}-\d{2}\b|\b\d{8}\b")
+_DATE = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}\b|\b\d{2}-\d{2}\b|\b\d{8}\b"
+    r"|\b\d{1,2} (?:Jan|Feb|Mar|Apr|Mei|Jun|Jul|Agu|Sep|Okt|Nov|Des)\b"  # 20 Nov (stats days)
+)
 _ORDINAL_KEYS = ("message_id", "callback_query_id", "inline_query_id", "reply_to_message_id")
 
 
@@ -190,7 +193,8 @@ async def _converse(kb: KnowledgeBase, database: Path) -> list[tuple[str, dict[s
             await send(fakes.command("/lupakan", user_id=ADMIN_ID))
             await send(fakes.command("/lupakan 99", user_id=ADMIN_ID))
             await send(fakes.command("/lupakan 1", user_id=ADMIN_ID))
-            await send(fakes.command("/stats", user_id=ADMIN_ID))
+            # 7 days: one line per calendar day (a 30-day window lists weeks, whose number depends on the weekday)
+            await send(fakes.command("/statistik 7", user_id=ADMIN_ID))
             await send(fakes.command("/stats 7", user_id=ADMIN_ID))
             await send(fakes.command("/coverage", user_id=ADMIN_ID))
             await send(fakes.command("/export", user_id=ADMIN_ID))

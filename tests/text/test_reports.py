@@ -73,11 +73,12 @@ def test_times_are_shown_on_the_office_clock() -> None:
 
 def test_stats_lines_name_units_and_rates(kb: KnowledgeBase) -> None:
     text = "\n".join(stats_lines(kb, _stats()))
-    assert "Pertanyaan: 10, terjawab: 8 (80%)" in text
+    assert "Pertanyaan: 10: terjawab 8, ditolak sengaja 0, belum bisa dijawab 2" in text
+    assert "Tingkat terjawab (tanpa yang ditolak sengaja): 80%" in text
     assert "Divisi Keuangan, Umum dan RT (5)" in text
     assert "Subbag Keuangan (4)" in text
     assert "parkir (2)" in text
-    assert "2026-11-20: 6 / 5" in text
+    assert "20 Nov: 6 / 5 / 0" in text
 
 
 def test_coverage_lists_units_and_duties_never_asked(kb: KnowledgeBase) -> None:

@@ -535,15 +535,38 @@ async def test_stats_sends_the_numbers_and_a_chart(bot: Harness) -> None:
     await bot.store.set_feedback(query_id, USER_ID, 1)
     await bot.send(fakes.private_text(UNKNOWN_QUESTION))
     bot.api.reset()
-    await bot.admin("/stats 7")
+    await bot.send(fakes.private_text(FACT_QUESTION))  # declined on purpose, not a miss
+    await stored(bot.store, record("rapat pleno kapan", ago=timedelta(days=3), reason="fact_question"))
+    bot.api.reset()
+    await bot.admin("/statistik 7")
     assert bot.api.methods() == ["sendMessage", "sendPhoto"]
     text = bot.last()
     assert "Statistik 7 hari terakhir" in text
-    assert "Pertanyaan: 2, terjawab: 1 (50%)" in text and "👍 1" in text
+    assert "Pertanyaan: 4: terjawab 1, ditolak sengaja 2, belum bisa dijawab 1" in text and "👍 1" in text
+    assert "Tingkat terjawab (tanpa yang ditolak sengaja): 50%" in text
+    assert "Ditolak sengaja karena di luar cakupan: fakta, angka atau tanggal (2)" in text
     assert "Subbag SDM (1)" in text and "klub (1)" in text
+    assert "pleno" not in text.split("belum bisa dijawab:")[1]  # declines are not misses
+    # every one of the 7 calendar days, the empty ones too
+    per_day = text.split("Per hari: pertanyaan / terjawab / ditolak sengaja\n")[1].splitlines()
+    assert len(per_day) == 7 and sum(line.endswith(": 0 / 0 / 0") for line in per_day) == 5
     (photo,) = bot.api.calls("sendPhoto")
     assert isinstance(photo["photo"], Upload) and photo["photo"].content.startswith(b"\x89PNG")
-    assert "Pertanyaan per hari" in photo["caption"]
+    assert "per hari" in photo["caption"] and "per minggu" in photo["caption"]
+
+
+async def test_stats_over_90_days_lists_weeks_with_answer_rate_and_votes(bot: Harness) -> None:
+    await stored(
+        bot.store,
+        *(record(f"soal {i}", answered=True, ago=timedelta(days=i)) for i in range(0, 90, 3)),
+    )
+    await bot.admin("/statistik 90")
+    text = bot.api.calls("sendMessage")[-1]["text"]
+    weeks = text.split("Per minggu (mulai Senin): pertanyaan, terjawab, 👍/👎\n")[1].splitlines()
+    assert 13 <= len(weeks) <= 14 and all("👍 0 👎 0" in line for line in weeks)
+    assert all(", 100%, " in line for line in weeks if ": 0, " not in line)
+    assert all(", -, " in line for line in weeks if ": 0, " in line)  # no rate without questions
+    assert "Per hari" not in text
 
 
 async def test_stats_without_questions_sends_no_chart(bot: Harness) -> None:
