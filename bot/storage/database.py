@@ -31,6 +31,7 @@ from bot.storage.records import (
     LEARNED_LEVELS,
     Coverage,
     DayCount,
+    DeclinedGroup,
     LearnedPhrase,
     LogStats,
     QueryRecord,
@@ -575,6 +576,35 @@ class Database:
             per_week=_weeks(per_day, votes),
         )
 
+    async def declined(self, days: int | None = None) -> list[DeclinedGroup]:
+        """Questions declined on purpose (out of scope: facts, other offices, small talk...),
+        grouped by reason and normalised text: the most declined reason first, then the most
+        asked question, then the newest."""
+        with self._errors("reading declined questions"):
+            rows = await self._fetchall(
+                # With a single MAX() aggregate SQLite takes the bare column `text` from the newest row.
+                "SELECT reason, normalized, COUNT(*) AS n, MAX(asked_at) AS last_asked, text FROM queries"
+                " WHERE answered = 0 AND reason IS NOT NULL AND reason NOT IN (" + _REVIEW_REASONS + ")"
+                " AND asked_at >= ? GROUP BY reason, normalized",
+                (self._cutoff(days),),
+            )
+        per_reason = Counter[str]()
+        for row in rows:
+            per_reason[row["reason"]] += int(row["n"])
+        groups = [
+            DeclinedGroup(
+                reason=row["reason"],
+                normalized=row["normalized"],
+                count=int(row["n"]),
+                last_asked=datetime.fromisoformat(row["last_asked"]),
+                example=row["text"],
+            )
+            for row in rows
+        ]
+        groups.sort(key=lambda g: g.last_asked, reverse=True)
+        groups.sort(key=lambda g: (-per_reason[g.reason], g.reason, -g.count))
+        return groups
+
     async def coverage(self, days: int | None = None) -> Coverage:
         """How often each unit and duty was the answer (answered questions only)."""
         cutoff = self._cutoff(days)
@@ -601,15 +631,17 @@ class Database:
         )
 
     async def export_rows(self, days: int | None = None) -> list[dict[str, Any]]:
-        """Every stored column of the questions in the window plus ``net_vote``, oldest first.
+        """Every stored column of the questions in the window plus the votes, oldest first.
 
         Values are as stored (``answered`` is 0/1, times are UTC ISO-8601) so the CSV
         is faithful; keys follow :data:`EXPORT_COLUMNS`.
         """
         with self._errors("exporting questions"):
             rows = await self._fetchall(
-                "SELECT q.*, COALESCE(v.net, 0) AS net_vote FROM queries AS q"
-                " LEFT JOIN (SELECT query_id, SUM(vote) AS net FROM feedback GROUP BY query_id)"
+                "SELECT q.*, COALESCE(v.net, 0) AS net_vote, COALESCE(v.up, 0) AS thumbs_up,"
+                " COALESCE(v.down, 0) AS thumbs_down FROM queries AS q"
+                " LEFT JOIN (SELECT query_id, SUM(vote) AS net, SUM(vote > 0) AS up, SUM(vote < 0) AS down"
+                " FROM feedback GROUP BY query_id)"
                 " AS v ON v.query_id = q.id"
                 " WHERE q.asked_at >= ? ORDER BY q.asked_at, q.id",
                 (self._cutoff(days),),

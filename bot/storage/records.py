@@ -122,6 +122,18 @@ class UnansweredGroup:
     """For a group with 👎: the newest downvoted question, i.e. the answer the user rejected."""
 
 
+@dataclass(frozen=True)
+class DeclinedGroup:
+    """Questions with the same normalised text the bot declined on purpose for one reason."""
+
+    reason: str
+    normalized: str
+    count: int
+    last_asked: datetime
+    example: str
+    """The raw text of the newest question in the group."""
+
+
 class DayCount(NamedTuple):
     """Questions on one calendar day (the office's): all, answered, declined on purpose."""
 

@@ -125,7 +125,7 @@ QUERY_COLUMNS: Final = (
     "divisi_duty",
     "subbag_duty",
 )
-EXPORT_COLUMNS: Final = (*QUERY_COLUMNS, "net_vote")
+EXPORT_COLUMNS: Final = (*QUERY_COLUMNS, "net_vote", "thumbs_up", "thumbs_down")
 """Column order of :meth:`QueryLog.export_rows` and the CSV header of :func:`rows_to_csv`."""
 
 

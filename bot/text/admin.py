@@ -15,7 +15,7 @@ from datetime import date, tzinfo
 
 from bot.core.model import KnowledgeBase, Level, Unit
 from bot.knowledge.loader import Problem
-from bot.storage import LearnedPhrase, Stats, UnansweredGroup
+from bot.storage import DeclinedGroup, LearnedPhrase, Stats, UnansweredGroup
 from bot.text import html, reports
 from bot.text.answers import LEVEL_LABEL, Button, Keyboard, listable_units
 from bot.text.callback_data import TEACH_DONE, dismiss_data, review_page_data, teach_data
@@ -49,8 +49,13 @@ USAGE: dict[str, str] = {
         "Tanpa angka: semua waktu."
     ),
     "ekspor": (
-        "<code>/ekspor [hari]</code>: log pertanyaan sebagai berkas CSV, misalnya "
+        "<code>/ekspor [hari]</code>: log pertanyaan sebagai berkas Excel, misalnya "
         "<code>/ekspor 30</code>. Tanpa angka: semuanya."
+    ),
+    "diluarcakupan": (
+        "<code>/diluarcakupan [hari]</code>: pertanyaan yang sengaja tidak dijawab karena di luar "
+        f"cakupan, dikelompokkan menurut alasannya, misalnya <code>/diluarcakupan 7</code>. "
+        f"Tanpa angka: {STATS_DEFAULT_DAYS} hari terakhir."
     ),
     "lupakan": (
         "<code>/lupakan &lt;id&gt;</code>: hapus frasa yang pernah diajarkan, misalnya "
@@ -269,6 +274,29 @@ STATS_CHART_CAPTION = (
 NO_CHART_TEXT = "(Grafik tidak tersedia: matplotlib belum terpasang di server bot.)"
 
 
+MESSAGE_BUDGET = 3800  # characters: a message holds 4096 UTF-16 units, emoji count double
+
+
+def out_of_scope_html(groups: Sequence[DeclinedGroup], days: int | None, tz: tzinfo) -> str:
+    """/diluarcakupan: what was declined on purpose and why, as much as fits one message."""
+    total = sum(g.count for g in groups)
+    head = f"🚫 <b>Di luar cakupan</b> ({reports.window(days)}): {total} pertanyaan sengaja tidak dijawab"
+    if not groups:
+        return head + "."
+    short = [replace(g, example=shorten(g.example, 70)) for g in groups]
+    tail = (
+        "Pertanyaan ini tidak masuk /tinjau: bot menolaknya karena bukan soal siapa yang menangani "
+        "suatu urusan di KPU Provinsi Banten. Jika ada yang sering ditanyakan, pertimbangkan "
+        "menambahkannya ke basis pengetahuan."
+    )
+    for per_reason in (reports.OUT_OF_SCOPE_PER_REASON, 5, 3, 2, 1):
+        lines = reports.out_of_scope_lines(short, tz=tz, per_reason=per_reason)
+        text = "\n\n".join([head + ":", "\n".join(esc(line) for line in lines), tail])
+        if len(text) <= MESSAGE_BUDGET:
+            break
+    return text
+
+
 def coverage_html(kb: KnowledgeBase, report: reports.CoverageReport, days: int | None) -> str:
     """/coverage as text (often longer than one message: the caller splits it)."""
     lines = reports.coverage_lines(kb, report)
@@ -276,13 +304,17 @@ def coverage_html(kb: KnowledgeBase, report: reports.CoverageReport, days: int |
 
 
 def export_filename(day: date) -> str:
-    """``tupoksi-log-20260120.csv``."""
-    return f"tupoksi-log-{day:%Y%m%d}.csv"
+    """``tupoksi-log-20260120.xlsx``."""
+    return f"tupoksi-log-{day:%Y%m%d}.xlsx"
 
 
-def export_caption(rows: int, days: int | None) -> str:
+def export_caption(rows: int, days: int | None, zone: str = "WIB") -> str:
     """The caption of the CSV document."""
-    return f"📄 Log pertanyaan ({reports.window(days)}): {rows} baris."
+    return (
+        f"📄 Log pertanyaan ({reports.window(days)}): {rows} baris, dengan waktu {esc(zone)}, nama unit, "
+        "dan tugas yang dikutip untuk Divisi dan Sub Bagian. CSV tersedia lewat "
+        "<code>tupoksi export --csv</code>."
+    )
 
 
 def nothing_to_export_html(days: int | None) -> str:

@@ -42,6 +42,7 @@ COMMAND_ARGUMENTS = {
     "statistik": " [hari]",
     "cakupan": " [hari]",
     "ekspor": " [hari]",
+    "diluarcakupan": " [hari]",
     "lupakan": " <id>",
 }
 ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
@@ -49,6 +50,7 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("statistik", "Admin: statistik pertanyaan"),
     ("cakupan", "Admin: unit dan tugas yang sering/tak pernah ditanyakan"),
     ("ekspor", "Admin: unduh log pertanyaan"),
+    ("diluarcakupan", "Admin: pertanyaan di luar cakupan, menurut alasannya"),
     ("lupakan", "Admin: hapus frasa yang pernah diajarkan"),
     ("muatulang", "Admin: muat ulang basis pengetahuan"),
 )

@@ -13,7 +13,7 @@ from datetime import datetime, tzinfo
 import yaml
 
 from bot.core.model import KnowledgeBase, Level
-from bot.storage import Coverage, LearnedPhrase, QueryRecord, Stats, UnansweredGroup
+from bot.storage import Coverage, DeclinedGroup, LearnedPhrase, QueryRecord, Stats, UnansweredGroup
 
 
 def _name(kb: KnowledgeBase, unit_id: str | None) -> str:
@@ -135,6 +135,29 @@ def stats_lines(kb: KnowledgeBase, stats: Stats) -> list[str]:
         lines += [
             f"  {short_date(d.day)}: {d.questions} / {d.answered} / {d.declined}" for d in stats.per_day
         ]
+    return lines
+
+
+OUT_OF_SCOPE_PER_REASON = 8  # question groups listed under each reason
+
+
+def out_of_scope_lines(
+    groups: Sequence[DeclinedGroup], *, tz: tzinfo, per_reason: int = OUT_OF_SCOPE_PER_REASON
+) -> list[str]:
+    """What the bot declined on purpose and why: per reason (most first), the most asked questions."""
+    by_reason: dict[str, list[DeclinedGroup]] = {}
+    for group in groups:
+        by_reason.setdefault(group.reason, []).append(group)
+    lines: list[str] = []
+    for reason, items in by_reason.items():
+        label = reason_label(reason)
+        lines.append(f"{label[:1].upper()}{label[1:]} ({sum(g.count for g in items)} pertanyaan):")
+        lines += [
+            f"  • {g.count}× {g.example} (terakhir {local_time(g.last_asked, tz)})"
+            for g in items[:per_reason]
+        ]
+        if len(items) > per_reason:
+            lines.append(f"  … dan {len(items) - per_reason} pertanyaan lain")
     return lines
 
 

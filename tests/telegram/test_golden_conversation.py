@@ -66,6 +66,19 @@ class _Scrubber:
         writer.writerows(rows)
         return self.text(out.getvalue())
 
+    def xlsx(self, content: bytes) -> str:
+        """The exported workbook's cells as CSV text, its (timing-dependent) latency column blanked."""
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(io.BytesIO(content)).active
+        rows = [["" if v is None else str(v) for v in line] for line in sheet.iter_rows(values_only=True)]
+        latency = rows[0].index("Latensi (ms)")
+        for row in rows[1:]:
+            row[latency] = "<LATENCY>"
+        out = io.StringIO()
+        csv.writer(out).writerows(rows)
+        return self.text(out.getvalue())
+
     def value(self, key: str, value: Any) -> Any:
         if key in _ORDINAL_KEYS and isinstance(value, int | str):
             slot = (key, str(value))
@@ -73,6 +86,8 @@ class _Scrubber:
         if isinstance(value, Upload):
             if value.filename and value.filename.endswith(".csv"):
                 return {"upload": self.text(value.filename), "content": self.csv(value.content)}
+            if value.filename and value.filename.endswith(".xlsx"):
+                return {"upload": self.text(value.filename), "content": self.xlsx(value.content)}
             return {"upload": self.text(value.filename or "")}
         if isinstance(value, dict):
             return {k: self.value(k, v) for k, v in value.items()}

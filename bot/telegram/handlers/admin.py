@@ -55,6 +55,7 @@ from bot.text.admin import (
     lupakan_usage_html,
     not_learned_html,
     nothing_to_export_html,
+    out_of_scope_html,
     page_count,
     reload_failed_html,
     reload_ok_html,
@@ -69,7 +70,7 @@ from bot.text.admin import (
 )
 from bot.text.answers import ADMIN_ALIASES, STALE_BUTTON_TEXT, Keyboard
 from bot.text.callback_data import TEACH_DONE, parse_dismiss, parse_review_page, parse_teach
-from bot.text.exports import rows_to_csv
+from bot.text.exports import rows_to_xlsx
 
 logger = logging.getLogger(__name__)
 
@@ -299,8 +300,20 @@ async def coverage_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 @admin_only
+async def out_of_scope_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/diluarcakupan [hari]: what was declined on purpose, grouped by reason."""
+    message = update.effective_message
+    d = deps(context)
+    database = _database(d.service)
+    days = parse_days(command_argument(message), "diluarcakupan", STATS_DEFAULT_DAYS)
+    await database.flush()
+    groups = await database.declined(days)
+    await reply_html(message, out_of_scope_html(groups, days, d.settings.tz))
+
+
+@admin_only
 async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/export [hari]: the query log as a CSV document (UTF-8 with BOM, for spreadsheets)."""
+    """/ekspor [hari]: the query log as an Excel workbook (office time, names, both cited duties)."""
     message = update.effective_message
     d = deps(context)
     database, tz = _database(d.service), d.settings.tz
@@ -310,9 +323,11 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if not rows:
         await reply_html(message, nothing_to_export_html(days))
         return
-    data = (await asyncio.to_thread(rows_to_csv, rows, tz=tz)).encode("utf-8-sig")
+    data = await asyncio.to_thread(rows_to_xlsx, rows, d.service.kb, tz)
     await message.reply_document(
-        data, filename=export_filename(datetime.now(tz).date()), caption=export_caption(len(rows), days)
+        data,
+        filename=export_filename(datetime.now(tz).date()),
+        caption=export_caption(len(rows), days, datetime.now(tz).tzname() or ""),
     )
 
 
@@ -347,6 +362,7 @@ ADMIN_COMMAND_HANDLERS: dict[str, Handler] = {
     "statistik": stats_command,
     "cakupan": coverage_command,
     "ekspor": export_command,
+    "diluarcakupan": out_of_scope_command,
     "lupakan": lupakan_command,
     "muatulang": reload_command,
 }

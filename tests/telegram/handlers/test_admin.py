@@ -8,7 +8,6 @@ Every text the bot sends is checked to be valid Telegram HTML within 4096 charac
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 import re
 import threading
@@ -28,7 +27,7 @@ from bot.config import Settings, time_zone
 from bot.core.matcher import Matcher
 from bot.core.model import KnowledgeBase, Level
 from bot.service import NoQuestionLog, QuestionLog
-from bot.storage import EXPORT_COLUMNS, Database, QueryRecord, StorageError, open_database
+from bot.storage import Database, QueryRecord, StorageError, open_database
 from bot.telegram import app as telegram_app
 from bot.telegram.app import build_application, run_bot
 from bot.telegram.context import deps
@@ -151,6 +150,7 @@ ADMIN_COMMAND_LINES = [
     "/coverage",
     "/export",
     "/export abc",
+    "/diluarcakupan",
     "/lupakan",
     "/lupakan 1",
     "/reload",
@@ -598,22 +598,76 @@ async def test_coverage_counts_answers_per_unit_and_lists_what_was_never_asked(b
     assert "Tugas yang belum pernah menjadi jawaban" in text
 
 
-async def test_export_sends_the_log_as_a_csv_document(bot: Harness) -> None:
+async def test_out_of_scope_lists_what_was_declined_and_why_grouped(bot: Harness) -> None:
+    await bot.admin("/diluarcakupan")
+    assert "0 pertanyaan sengaja tidak dijawab." in bot.last()
+    for _ in range(3):
+        await bot.send(fakes.private_text(FACT_QUESTION))
+    await stored(
+        bot.store,
+        record("alamat kpu jabar di mana", reason="other_office"),
+        record(HOSTILE, reason="other_office"),
+        record("pertanyaan lama", ago=timedelta(days=40), reason="other_office"),
+        record(UNKNOWN_QUESTION, reason="no_match"),
+    )
+    await bot.admin("/diluarcakupan")
+    text = bot.last()
+    assert text.startswith("🚫 <b>Di luar cakupan</b> (30 hari terakhir): 5 pertanyaan sengaja tidak dijawab")
+    assert text.index("Fakta, angka atau tanggal (3 pertanyaan):") < text.index(
+        "Kantor KPU lain (2 pertanyaan):"
+    )
+    assert f"• 3× {FACT_QUESTION} (terakhir " in text and " WIB)" in text
+    assert "&lt;script&gt;" in text  # escaped
+    assert "klub mancing" not in text and "pertanyaan lama" not in text  # a real miss; outside 30 days
+    await bot.admin("/diluarcakupan 90")
+    assert "pertanyaan lama" in bot.last()
+
+
+async def test_out_of_scope_fits_one_message_however_much_was_declined(bot: Harness) -> None:
+    reasons = ["fact_question", "other_office", "other_agency", "definition", "bot_task", "chitchat"]
+    await stored(
+        bot.store,
+        *(record(f"{'x' * 150} {r} {i}", reason=r) for r in reasons for i in range(20)),
+    )
+    await bot.admin("/diluarcakupan")
+    text = bot.last()
+    assert "120 pertanyaan" in text and all("(20 pertanyaan)" in text for _ in reasons)
+    assert "pertanyaan lain" in text  # the rest is counted, not listed
+
+
+async def test_export_sends_the_log_as_an_excel_workbook(bot: Harness) -> None:
+    from openpyxl import load_workbook
+
     await bot.send(fakes.private_text(SDM_QUESTION))
     await bot.send(fakes.private_text('=HYPERLINK("http://x") siapa?'))
     await stored(bot.store, record("pertanyaan lama", ago=timedelta(days=40)))
     bot.api.reset()
-    await bot.admin("/export 30")
+    await bot.admin("/ekspor 30")
     (call,) = bot.api.calls("sendDocument")
     upload = call["document"]
-    assert re.fullmatch(r"tupoksi-log-\d{8}\.csv", upload.filename)
-    assert "2 baris" in call["caption"] and "30 hari terakhir" in call["caption"]
-    rows = list(csv.DictReader(io.StringIO(upload.content.decode("utf-8-sig"))))
-    assert list(rows[0]) == list(EXPORT_COLUMNS)
-    assert [r["text"] for r in rows] == [SDM_QUESTION, '\'=HYPERLINK("http://x") siapa?']  # formula guarded
-    assert rows[0]["answered"] == "1" and rows[0]["subbag_id"] == "subbag-sdm"
+    assert re.fullmatch(r"tupoksi-log-\d{8}\.xlsx", upload.filename)
+    assert "2 baris" in call["caption"] and "30 hari terakhir" in call["caption"] and "WIB" in call["caption"]
+    sheet = load_workbook(io.BytesIO(upload.content)).active
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, (c.value for c in line), strict=True)) for line in sheet.iter_rows(min_row=2)]
+    assert [r["Pertanyaan"] for r in rows] == [SDM_QUESTION, '=HYPERLINK("http://x") siapa?']
+    assert sheet.cell(3, 3).data_type == "s"  # a question, never a formula
+    first = rows[0]
+    assert (
+        first["Terjawab"] == "ya"
+        and first["Divisi"] == "Divisi SDM dan Litbang"
+        and first["Sub Bagian"] == "Subbag SDM"
+    )
+    assert first["Tugas Divisi"].startswith("#") and first["Tugas Sub Bagian"].startswith(
+        "#"
+    )  # both cited duties
+    assert isinstance(first["Waktu (WIB)"], datetime)
+    asked = (await bot.store.query(first["ID pertanyaan"])).asked_at
+    assert first["Waktu (WIB)"] == asked.astimezone(time_zone("Asia/Jakarta")).replace(
+        tzinfo=None, microsecond=first["Waktu (WIB)"].microsecond
+    )
 
-    await bot.admin("/export")
+    await bot.admin("/export")  # the English alias
     assert "3 baris" in bot.api.calls("sendDocument")[-1]["caption"]
 
 
