@@ -606,7 +606,7 @@ class Database:
         return groups
 
     async def coverage(self, days: int | None = None) -> Coverage:
-        """How often each unit and duty was the answer (answered questions only)."""
+        """How often each unit and duty was shown in an answer, at both levels (answered questions only)."""
         cutoff = self._cutoff(days)
         with self._errors("computing coverage"):
             unit_rows = await self._fetchall(
@@ -619,11 +619,20 @@ class Database:
                 ") GROUP BY unit_id ORDER BY unit_id",
                 (cutoff, cutoff),
             )
+            # Every duty shown in an answer, at both levels; rows from before schema 4 kept only one.
             duty_rows = await self._fetchall(
-                "SELECT duty_ref, COUNT(*) FROM queries"
-                " WHERE answered = 1 AND duty_ref IS NOT NULL AND asked_at >= ?"
-                " GROUP BY duty_ref ORDER BY duty_ref",
-                (cutoff,),
+                "SELECT ref, COUNT(*) FROM ("
+                " SELECT divisi_duty AS ref FROM queries"
+                "  WHERE answered = 1 AND divisi_duty IS NOT NULL AND asked_at >= ?"
+                " UNION ALL"
+                " SELECT subbag_duty FROM queries"
+                "  WHERE answered = 1 AND subbag_duty IS NOT NULL AND asked_at >= ?"
+                " UNION ALL"
+                " SELECT duty_ref FROM queries"
+                "  WHERE answered = 1 AND duty_ref IS NOT NULL AND divisi_duty IS NULL"
+                "  AND subbag_duty IS NULL AND asked_at >= ?"
+                ") GROUP BY ref ORDER BY ref",
+                (cutoff, cutoff, cutoff),
             )
         return Coverage(
             units={row[0]: int(row[1]) for row in unit_rows},

@@ -209,7 +209,7 @@ class Coverage:
     units: dict[str, int]
     """Counts per unit id, as top Divisi or top Sub Bagian of an answered question."""
     duties: dict[str, int]
-    """Counts per duty ref (``'subbag-keuangan#7'``) of answered questions."""
+    """Counts per duty ref (``'subbag-keuangan#7'``) shown in answers, the Divisi's and the Sub Bagian's."""
 
 
 @dataclass(frozen=True)

@@ -298,9 +298,17 @@ def out_of_scope_html(groups: Sequence[DeclinedGroup], days: int | None, tz: tzi
 
 
 def coverage_html(kb: KnowledgeBase, report: reports.CoverageReport, days: int | None) -> str:
-    """/coverage as text (often longer than one message: the caller splits it)."""
-    lines = reports.coverage_lines(kb, report)
-    return f"🧭 <b>Cakupan ({reports.window(days)})</b>\n" + "\n".join(esc(line) for line in lines)
+    """/cakupan as one message: counts by name at both levels, the duties never shown per unit."""
+    head = f"🧭 <b>Cakupan ({reports.window(days)})</b>: unit dan tugas yang ditampilkan di jawaban"
+    for top in (10, 5, 0):
+        lines = reports.coverage_summary_lines(kb, report, top=top)
+        text = head + "\n" + "\n".join(esc(line) for line in lines)
+        if len(text) <= MESSAGE_BUDGET:
+            break
+    return text
+
+
+COVERAGE_CHART_CAPTION = "🗺 Struktur organisasi menurut seberapa sering tiap tugas menjadi jawaban."
 
 
 def export_filename(day: date) -> str:

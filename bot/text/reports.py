@@ -190,23 +190,113 @@ def coverage_report(kb: KnowledgeBase, coverage: Coverage) -> CoverageReport:
     )
 
 
+def duty_name(kb: KnowledgeBase, ref: str, limit: int | None = None) -> str:
+    """``Subbag Keuangan #8 Melaksanakan pembayaran gaji`` for ``subbag-keuangan#8``."""
+    unit_id, _, number = ref.partition("#")
+    unit = kb.get(unit_id)
+    duty = unit.duty(int(number)) if unit and number.isdigit() else None
+    text = duty.text if duty else ""
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return f"{_name(kb, unit_id)} #{number} {text}".rstrip()
+
+
 def coverage_lines(kb: KnowledgeBase, report: CoverageReport) -> list[str]:
-    """The /coverage report as lines of text."""
-    lines = ["Cakupan jawaban per unit:"]
+    """The coverage report as lines of text (every duty in full: the command line)."""
+    lines = ["Cakupan jawaban per unit (Divisi dan Sub Bagian, setiap kali ditampilkan):"]
     lines += [f"  {_name(kb, unit_id)}: {count}" for unit_id, count in report.unit_counts]
     if report.duty_counts:
-        lines.append("Tugas yang paling sering menjadi jawaban:")
-        lines += [f"  {ref}: {count}" for ref, count in report.duty_counts[:15]]
+        lines.append("Tugas yang paling sering ditampilkan di jawaban:")
+        lines += [f"  {duty_name(kb, ref)}: {count}" for ref, count in report.duty_counts[:15]]
     if report.units_never:
         lines.append(
             "Unit yang belum pernah ditanyakan: " + ", ".join(_name(kb, u) for u in report.units_never)
         )
     lines.append(f"Tugas yang belum pernah menjadi jawaban ({len(report.duties_never)}):")
+    lines += [f"  {duty_name(kb, ref)}" for ref in report.duties_never]
+    return lines
+
+
+def coverage_summary_lines(kb: KnowledgeBase, report: CoverageReport, *, top: int = 10) -> list[str]:
+    """The coverage report short enough for one chat message: counts by name, duties never shown
+    as numbers per unit."""
+    counts = dict(report.unit_counts)
+    lines = []
+    for level, label in ((Level.DIVISI, "Divisi"), (Level.SUBBAG, "Sub Bagian")):
+        units = sorted(
+            (u for u in kb.units if u.level == level and u.id in counts),
+            key=lambda u: (-counts[u.id], u.short_name),
+        )
+        lines.append(f"{label}: " + " · ".join(f"{u.short_name} {counts[u.id]}" for u in units))
+    if report.duty_counts:
+        lines.append("Tugas yang paling sering ditampilkan di jawaban:")
+        lines += [f"  {count}× {duty_name(kb, ref, 60)}" for ref, count in report.duty_counts[:top]]
+    total = len(report.duties_never) + len(report.duty_counts)
+    lines.append(f"Tugas yang belum pernah ditampilkan ({len(report.duties_never)} dari {total}):")
+    never: dict[str, list[str]] = {}
     for ref in report.duties_never:
         unit_id, _, number = ref.partition("#")
-        duty = kb.unit(unit_id).duty(int(number))
-        lines.append(f"  {_name(kb, unit_id)} #{number}: {duty.text if duty else ''}")
+        never.setdefault(unit_id, []).append(f"#{number}")
+    lines += [f"  {_name(kb, unit_id)}: {', '.join(numbers)}" for unit_id, numbers in never.items()]
     return lines
+
+
+def coverage_chart_png(kb: KnowledgeBase, report: CoverageReport, days: int | None) -> bytes:
+    """The organisation as a picture: a row per Divisi and Sub Bagian, a cell per duty, coloured by
+    how often it was shown in an answer (grey: never); the unit's total beside its name."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    from matplotlib.colors import LinearSegmentedColormap
+    from matplotlib.patches import Rectangle
+
+    counts = dict(report.duty_counts)
+    unit_counts = dict(report.unit_counts)
+    units = [u for level in (Level.DIVISI, Level.SUBBAG) for u in kb.units if u.level == level]
+    width = max((len(u.duties) for u in units), default=1)
+    top = max(counts.values(), default=1)
+    colours = LinearSegmentedColormap.from_list("cakupan", ["#fde9c9", "#e8833a", "#8c2d04"])
+    figure, axis = plt.subplots(figsize=(11, 0.45 * len(units) + 1.6), dpi=100)
+    try:
+        for row, unit in enumerate(units):
+            for duty in unit.duties:
+                count = counts.get(str(duty.ref), 0)
+                colour = "#e6e6e6" if not count else colours(min(1.0, 0.15 + 0.85 * count / top))
+                hatch = "//" if duty.generic else None
+                axis.add_patch(
+                    Rectangle(
+                        (duty.number - 1, row), 0.92, 0.85, facecolor=colour, hatch=hatch, edgecolor="white"
+                    )
+                )
+                if count:
+                    axis.text(
+                        duty.number - 0.54, row + 0.45, str(count), ha="center", va="center", fontsize=7
+                    )
+        axis.set_xlim(0, width)
+        axis.set_ylim(len(units), 0)
+        axis.set_yticks(
+            [row + 0.45 for row in range(len(units))],
+            [f"{u.short_name} ({unit_counts.get(u.id, 0)})" for u in units],
+            fontsize=8,
+        )
+        axis.set_xticks(
+            [n - 0.54 for n in range(1, width + 1)], [f"#{n}" for n in range(1, width + 1)], fontsize=7
+        )
+        axis.tick_params(length=0)
+        for side in axis.spines.values():
+            side.set_visible(False)
+        axis.set_title(
+            f"Cakupan jawaban ({window(days)}): tiap kotak satu tugas, angka = berapa kali ditampilkan; "
+            "abu-abu = belum pernah; arsir = tugas umum (tidak dihitung)",
+            fontsize=9,
+        )
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        return buffer.getvalue()
+    finally:
+        plt.close(figure)
 
 
 def learned_yaml(kb: KnowledgeBase, phrases: Iterable[LearnedPhrase]) -> str:

@@ -430,3 +430,22 @@ async def test_a_downvoted_group_carries_the_answer_that_was_given(qlog: Databas
         "subbag-keuangan",
         "subbag-keuangan#8",
     )
+
+
+async def test_coverage_counts_the_duty_shown_at_each_level(qlog: Database) -> None:
+    await store(
+        qlog,
+        rec(
+            id="b1",
+            divisi_id="div-a",
+            subbag_id="sub-x",
+            duty_ref="sub-x#1",
+            divisi_duty="div-a#5",
+            subbag_duty="sub-x#1",
+        ),
+        rec(id="b2", divisi_id="div-a", subbag_id=None, duty_ref="div-a#5", divisi_duty="div-a#5"),
+        rec(id="old", divisi_id="div-b", subbag_id="sub-y", duty_ref="sub-y#2"),  # before schema 4: one duty
+    )
+    coverage = await qlog.coverage()
+    assert coverage.duties == {"div-a#5": 2, "sub-x#1": 1, "sub-y#2": 1}
+    assert coverage.units == {"div-a": 2, "div-b": 1, "sub-x": 1, "sub-y": 1}

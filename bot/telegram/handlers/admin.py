@@ -26,6 +26,7 @@ from typing import Any
 from telegram import Chat, Message, Update
 from telegram.ext import ContextTypes
 
+from bot.core.model import KnowledgeBase
 from bot.knowledge.loader import KnowledgeBaseError
 from bot.service import AlreadyTaught, NotTeachable, Service
 from bot.storage import Database, Stats, StorageError
@@ -35,6 +36,7 @@ from bot.telegram.messaging import command_argument, edit_html, reply_html
 from bot.text import reports
 from bot.text.admin import (
     ALREADY_DISMISSED_TEXT,
+    COVERAGE_CHART_CAPTION,
     DISMISSED_TEXT,
     NO_CHART_TEXT,
     NO_STORAGE_TEXT,
@@ -266,6 +268,11 @@ def _render_chart(stats: Stats) -> bytes:
         return reports.stats_chart_png(stats)
 
 
+def _render_coverage_chart(kb: KnowledgeBase, report: reports.CoverageReport, days: int | None) -> bytes:
+    with _CHART_LOCK:
+        return reports.coverage_chart_png(kb, report, days)
+
+
 @admin_only
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats [hari]: numbers as text, then the chart as a photo."""
@@ -297,6 +304,12 @@ async def coverage_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await database.flush()
     report = reports.coverage_report(service.kb, await database.coverage(days))
     await reply_html(message, coverage_html(service.kb, report, days))
+    try:
+        png = await asyncio.to_thread(_render_coverage_chart, service.kb, report, days)
+    except ImportError:
+        logger.warning("matplotlib is not installed (reinstall the package): /cakupan sends no picture")
+        return
+    await message.reply_photo(png, caption=COVERAGE_CHART_CAPTION)
 
 
 @admin_only

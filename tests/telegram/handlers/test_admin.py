@@ -591,11 +591,17 @@ async def test_stats_without_matplotlib_still_sends_the_numbers(
 async def test_coverage_counts_answers_per_unit_and_lists_what_was_never_asked(bot: Harness) -> None:
     await bot.send(fakes.private_text(SDM_QUESTION))
     bot.api.reset()
-    await bot.admin("/coverage")
-    text = "\n".join(p["text"] for p in bot.sent())
+    await bot.admin("/cakupan")
+    assert bot.api.methods() == ["sendMessage", "sendPhoto"]  # one message, then the picture
+    text = bot.last()
     assert "Cakupan (semua waktu)" in text
-    assert "Subbag SDM: 1" in text and "Subbag Hukum: 0" in text
-    assert "Tugas yang belum pernah menjadi jawaban" in text
+    assert "Subbag SDM 1" in text and "Divisi SDM dan Litbang 1" in text
+    assert "sdm" not in text.replace("SDM", "")  # names, never raw ids
+    # both duties shown in the answer count, the Divisi's and the Sub Bagian's
+    assert "1× Divisi SDM dan Litbang #5" in text and "1× Subbag SDM #11" in text
+    assert "Tugas yang belum pernah ditampilkan (" in text and "Subbag Hukum: #1, #2" in text
+    (photo,) = bot.api.calls("sendPhoto")
+    assert photo["photo"].content.startswith(b"\x89PNG") and "Struktur organisasi" in photo["caption"]
 
 
 async def test_out_of_scope_lists_what_was_declined_and_why_grouped(bot: Harness) -> None:
