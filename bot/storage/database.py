@@ -121,6 +121,7 @@ def _learned_from_row(row: sqlite3.Row) -> LearnedPhrase:
         created_by=row["created_by"],
         created_at=datetime.fromisoformat(row["created_at"]),
         removed_at=parse_time(row["removed_at"]),
+        duty=row["duty"],
     )
 
 
@@ -344,6 +345,16 @@ class Database:
                 new_id = cursor.lastrowid
         assert new_id is not None
         return int(new_id)
+
+    async def set_learned_duty(self, learned_id: int, duty: int) -> bool:
+        """Record which duty of its unit an active learned phrase means; False if there is no such phrase."""
+        with self._errors("saving the duty of a learned phrase"):
+            async with self._transaction() as db:
+                cursor = await db.execute(
+                    "UPDATE learned_phrases SET duty = ? WHERE id = ? AND removed_at IS NULL",
+                    (int(duty), int(learned_id)),
+                )
+                return cursor.rowcount > 0
 
     async def remove_learned(self, learned_id: int) -> LearnedPhrase | None:
         """Undo a teaching (soft delete); returns what was removed, None if unknown or gone.

@@ -103,6 +103,8 @@ class LearnedPhrase:
     created_by: int
     created_at: datetime
     removed_at: datetime | None = None
+    duty: int | None = None
+    """The number of the unit's duty the phrase means (a term of that duty), once picked."""
 
 
 @dataclass(frozen=True)

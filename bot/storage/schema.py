@@ -96,6 +96,8 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         )
         """,
     ),
+    # 5: the duty a taught phrase means (its number in the unit), picked after the unit.
+    ("ALTER TABLE learned_phrases ADD COLUMN duty INTEGER",),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

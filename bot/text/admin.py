@@ -153,20 +153,23 @@ def teach_html(
     *,
     note: str = "",
     done: bool = False,
+    asking_duty: bool = False,
 ) -> str:
     """The teach menu: the question, what it was taught so far, what to do."""
     blocks = [f"🎓 <b>Ajarkan jawaban</b>\n❓ <i>{esc(shorten(question))}</i>"]
     if taught:
         blocks.append(
             "\n".join(
-                f"✅ {_unit_name(kb, p.unit_id)} (frasa #{p.id}; batalkan: /lupakan {p.id})" for p in taught
+                f"✅ {_unit_name(kb, p.unit_id)}{f' tugas #{p.duty}' if p.duty else ''} "
+                f"(frasa #{p.id}; batalkan: /lupakan {p.id})"
+                for p in taught
             )
         )
     if note:
         blocks.append(note)
     if done:
         blocks.append("Selesai." if taught else "Selesai, tidak ada yang diajarkan.")
-    else:
+    elif not asking_duty:
         blocks.append(
             "Pilih Divisi dan/atau Sub Bagian yang menangani pertanyaan ini. Pertanyaan yang sama "
             "berikutnya langsung dijawab dengan unit itu."
@@ -190,6 +193,36 @@ def teach_buttons(kb: KnowledgeBase, query_id: str, taught_unit_ids: Iterable[st
         rows += [(button,) for button in buttons]
     rows.append((Button("Selesai", teach_data(query_id, TEACH_DONE)),))
     return tuple(rows)
+
+
+DUTY_LABEL_LENGTH = 30  # characters of a duty button: one per row, whole on a phone
+
+
+def duty_buttons(unit: Unit, query_id: str, learned_id: int) -> Keyboard:
+    """After teaching ``unit``: one button per duty (``#11 Melaksanakan pengumpulan…``), then Selesai."""
+    rows: list[tuple[Button, ...]] = []
+    for duty in unit.duties:
+        if duty.generic:
+            continue
+        label = f"#{duty.number} {duty.text}"
+        if len(label) > DUTY_LABEL_LENGTH:
+            label = label[: DUTY_LABEL_LENGTH - 1].rstrip() + "…"
+        rows.append((Button(label, teach_data(query_id, f"#{learned_id}:{duty.number}")),))
+    rows.append((Button("Lewati", teach_data(query_id, TEACH_DONE)),))
+    return tuple(rows)
+
+
+def duty_prompt(unit: Unit) -> str:
+    """Asked after teaching ``unit``: which of its duties the question is about."""
+    return (
+        f"Tugas {esc(unit.short_name)} yang mana? Frasa ini akan menjadi istilah tugas itu "
+        "(untuk digabung ke basis pengetahuan lewat <code>tupoksi export-learned</code>)."
+    )
+
+
+def duty_picked_text(unit: Unit, number: int) -> str:
+    """Toast after picking the duty of a taught phrase."""
+    return f"✅ {unit.short_name} tugas #{number}"
 
 
 def taught_note(unit: Unit, resolved: int, still_unanswered: bool) -> str:

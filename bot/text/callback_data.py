@@ -15,6 +15,7 @@ kind       data                                                pressed
 ``f1``     ``f1:<question id>:1`` / ``:-1``                    👍 / 👎 on an answer
 ``p1``     ``p1:<days, 0 = all>:<page>``                       admin: /unanswered page
 ``t1``     ``t1:<question id>[:<unit id> | :-]``               admin: teach menu
+           ``t1:<question id>:#<learned id>:<duty>``           admin: the duty of a taught phrase
 ``d1``     ``d1:<question id>:<days, 0 = all>:<page>``         admin: dismiss (Abaikan)
 =========  ==================================================  =====================
 """

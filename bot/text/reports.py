@@ -301,15 +301,20 @@ def coverage_chart_png(kb: KnowledgeBase, report: CoverageReport, days: int | No
 
 def learned_yaml(kb: KnowledgeBase, phrases: Iterable[LearnedPhrase]) -> str:
     """Learned phrases as YAML, grouped by unit, to merge into the units' ``aliases``/``terms``."""
-    by_unit: dict[str, list[str]] = {}
+    by_duty: dict[tuple[str, int], list[str]] = {}
     for phrase in phrases:
-        by_unit.setdefault(phrase.unit_id, []).append(phrase.phrase)
-    document = {
-        "learned_phrases": [
-            {"unit": unit_id, "name": _name(kb, unit_id), "phrases": sorted(set(items))}
-            for unit_id, items in sorted(by_unit.items())
-        ]
-    }
+        by_duty.setdefault((phrase.unit_id, phrase.duty or 0), []).append(phrase.phrase)
+    entries: list[dict[str, object]] = []
+    for (unit_id, number), items in sorted(by_duty.items()):
+        entry: dict[str, object] = {"unit": unit_id, "name": _name(kb, unit_id)}
+        if number:
+            entry["duty"] = number
+            entry["duty_text"] = duty_name(kb, f"{unit_id}#{number}").split(f"#{number} ", 1)[-1]
+        else:
+            entry["duty"] = None  # no duty picked when it was taught: choose one when merging
+        entry["phrases"] = sorted(set(items))
+        entries.append(entry)
+    document = {"learned_phrases": entries}
     header = (
         "# Phrases admins taught Tupoksi Bot. Merge each into the `terms` of the duty it means\n"
         "# (knowledge/units/<unit>.yaml), then run `tupoksi check-kb`.\n"

@@ -174,3 +174,13 @@ async def test_upgrade_from_v3_adds_the_dismissed_table_and_keeps_the_review_lis
     assert raw(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION >= 4
     columns = {row[1] for row in raw(db_path, "PRAGMA table_info(dismissed)")}
     assert columns == {"normalized", "text", "dismissed_by", "dismissed_at"}
+    assert "duty" in {row[1] for row in raw(db_path, "PRAGMA table_info(learned_phrases)")}  # migration 5
+
+
+async def test_the_duty_of_a_learned_phrase_is_stored_and_read_back(qlog: Database) -> None:
+    learned_id = await qlog.add_learned("spj perdin", "spj dinas", "subbag-keuangan", "subbag", 1)
+    assert (await qlog.learned_phrases())[0].duty is None
+    assert await qlog.set_learned_duty(learned_id, 5) is True
+    assert (await qlog.learned_phrases())[0].duty == 5
+    await qlog.remove_learned(learned_id)
+    assert await qlog.set_learned_duty(learned_id, 6) is False  # removed phrases stay as they were

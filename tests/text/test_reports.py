@@ -105,6 +105,7 @@ def test_learned_yaml_round_trips_grouped_by_unit(kb: KnowledgeBase) -> None:
             {
                 "unit": "div-keuangan-umum-rt",
                 "name": "Divisi Keuangan, Umum dan RT",
+                "duty": None,
                 "phrases": ["lahan parkir", "parkir motor tamu"],
             }
         ]
@@ -114,3 +115,16 @@ def test_learned_yaml_round_trips_grouped_by_unit(kb: KnowledgeBase) -> None:
 def test_stats_chart_is_a_png() -> None:
     png = stats_chart_png(_stats())
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000
+
+
+def test_learned_yaml_groups_phrases_under_the_duty_they_mean(kb: KnowledgeBase) -> None:
+    phrases = [
+        LearnedPhrase(1, "spj perdin", "spj dinas", "subbag-keuangan", "subbag", 42, NOW, duty=5),
+        LearnedPhrase(2, "gaji telat", "gaji telat", "subbag-keuangan", "subbag", 42, NOW, duty=8),
+    ]
+    entries = yaml.safe_load(learned_yaml(kb, phrases))["learned_phrases"]
+    assert [(e["unit"], e["duty"], e["phrases"]) for e in entries] == [
+        ("subbag-keuangan", 5, ["spj perdin"]),
+        ("subbag-keuangan", 8, ["gaji telat"]),
+    ]
+    assert entries[1]["duty_text"] == kb.unit("subbag-keuangan").duty(8).text

@@ -23,13 +23,13 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from telegram import Chat, Message, Update
+from telegram import CallbackQuery, Chat, Message, Update
 from telegram.ext import ContextTypes
 
 from bot.core.model import KnowledgeBase
 from bot.knowledge.loader import KnowledgeBaseError
 from bot.service import AlreadyTaught, NotTeachable, Service
-from bot.storage import Database, Stats, StorageError
+from bot.storage import Database, QueryRecord, Stats, StorageError
 from bot.telegram.arguments import UsageError, parse_days, parse_learned_id
 from bot.telegram.context import deps
 from bot.telegram.messaging import command_argument, edit_html, reply_html
@@ -51,6 +51,9 @@ from bot.text.admin import (
     TEACH_LEVELS,
     already_taught_text,
     coverage_html,
+    duty_buttons,
+    duty_picked_text,
+    duty_prompt,
     export_caption,
     export_filename,
     forgotten_html,
@@ -220,6 +223,9 @@ async def teach_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         else:
             await edit_html(callback, teach_html(kb, record.text, taught, done=True))
         return
+    if choice.startswith("#"):  # #<learned id>:<duty>: the duty of a phrase just taught
+        await _pick_duty(callback, service, record, question_id, choice)
+        return
     unit = kb.get(choice)
     if unit is None or unit.level not in TEACH_LEVELS:
         await callback.answer(STALE_BUTTON_TEXT)
@@ -233,9 +239,33 @@ async def teach_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     await callback.answer(taught_html(unit))
     taught = await service.taught(database, record.normalized)
-    keyboard = teach_buttons(kb, question_id, [p.unit_id for p in taught])
-    note = taught_note(unit, result.resolved, still_unanswered=result.still_unanswered)
-    await edit_html(callback, teach_html(kb, record.text, taught, note=note), keyboard)
+    note = (
+        taught_note(unit, result.resolved, still_unanswered=result.still_unanswered)
+        + "\n\n"
+        + duty_prompt(unit)
+    )
+    keyboard = duty_buttons(unit, question_id, result.learned_id)
+    await edit_html(callback, teach_html(kb, record.text, taught, note=note, asking_duty=True), keyboard)
+
+
+async def _pick_duty(
+    callback: CallbackQuery, service: Service, record: QueryRecord, question_id: str, choice: str
+) -> None:
+    """``#<learned id>:<duty>``: record the duty, then back to the teach menu."""
+    database = _database(service)
+    learned, _, number = choice[1:].partition(":")
+    phrase = next(
+        (p for p in await service.taught(database, record.normalized) if str(p.id) == learned), None
+    )
+    unit = service.kb.get(phrase.unit_id) if phrase else None
+    if phrase is None or unit is None or not number.isdigit() or unit.duty(int(number)) is None:
+        await callback.answer(STALE_BUTTON_TEXT)
+        return
+    await database.set_learned_duty(phrase.id, int(number))
+    await callback.answer(duty_picked_text(unit, int(number)))
+    taught = await service.taught(database, record.normalized)
+    keyboard = teach_buttons(service.kb, question_id, [p.unit_id for p in taught])
+    await edit_html(callback, teach_html(service.kb, record.text, taught), keyboard)
 
 
 @admin_only

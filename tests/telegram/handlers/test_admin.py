@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from telegram.error import NetworkError
 from telegram.ext import Application, CallbackContext
 
@@ -381,8 +382,34 @@ async def test_teach_flow_end_to_end(bot: Harness) -> None:
     edit = bot.api.calls("editMessageText")[-1]
     assert f"/lupakan {phrase.id}" in edit["text"] and "2 pertanyaan ditandai selesai" in edit["text"]
     assert "⚠️" not in edit["text"]
-    assert "✅ Subbag Umum dan Logistik" in [label for label, _ in buttons(edit)]
     assert await bot.store.unanswered() == []
+
+    # Then its duty: one short button per duty of that unit; the phrase becomes a term of it.
+    assert "Tugas Subbag Umum dan Logistik yang mana?" in edit["text"]
+    duty_labels = [label for label, _ in buttons(edit)]
+    assert duty_labels[0].startswith("#1 ") and duty_labels[-1] == "Lewati"
+    assert all(len(label) <= PHONE_FULL_ROW for label in duty_labels)
+    (pick,) = [d for label, d in buttons(edit) if label.startswith("#2 ")]
+    await bot.press(pick, after=edit)
+    assert bot.toast() == "✅ Subbag Umum dan Logistik tugas #2"
+    (phrase,) = await bot.store.learned_phrases()
+    assert phrase.duty == 2
+    back = bot.api.calls("editMessageText")[-1]
+    assert "✅ Subbag Umum dan Logistik" in [label for label, _ in buttons(back)]  # the teach menu again
+    assert "Sub Bagian Umum dan Logistik tugas #2" in back["text"]
+    exported = yaml.safe_load(reports.learned_yaml(bot.service.kb, await bot.store.learned_phrases()))
+    assert exported["learned_phrases"] == [
+        {
+            "unit": "subbag-umum-logistik",
+            "name": "Subbag Umum dan Logistik",
+            "duty": 2,
+            "duty_text": bot.service.kb.unit("subbag-umum-logistik").duty(2).text,
+            "phrases": [UNKNOWN_QUESTION],
+        }
+    ]
+    await bot.press(pick, after=edit)  # pressed again: the same, harmless
+    await bot.press(pick.rsplit(":", 1)[0] + ":99", after=edit)  # no such duty
+    assert bot.toast() == STALE_BUTTON_TEXT
 
     # The next identical question is answered with the taught unit, at once.
     bot.api.reset()
