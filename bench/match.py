@@ -41,6 +41,13 @@ REAL_WARM_PASSES = 5
 SCALES = ((1, 5), (10, 3), (100, 1))
 GOAL_REAL_P99_MS = 1.0
 GOAL_15K_P99_MS = 10.0
+# Issue 16: real-KB p50 within this factor of a numpy BM25 over the same lines; the index at
+# ~15,000 duties within this many MiB; `tupoksi ask` within this factor of importing the libraries.
+GOAL_BM25_RATIO = 5.0
+GOAL_15K_INDEX_MIB = 60.0
+GOAL_STARTUP_RATIO = 2.0
+STARTUP_RUNS = 5
+STARTUP_QUESTION = "siapa yang mengurus SPJ perjalanan dinas?"
 PROFILE_TOP = 15
 
 
@@ -212,6 +219,88 @@ def child_cold(question: str) -> dict:
     }
 
 
+class NumpyBM25:
+    """BM25 in numpy the way ``bm25s`` scores (Lucene variant, k1 1.5, b 0.75, ``\\w+`` tokens).
+
+    Each term's non-zero document scores are precomputed at build (bm25s's sparse matrix);
+    a question is tokenised and its terms' score arrays are added up: the floor of a lexical
+    scorer in Python + numpy. ``best(q)`` returns the index of the best line (or None).
+    """
+
+    def __init__(self, lines: list[str], k1: float = 1.5, b: float = 0.75) -> None:
+        import math
+        import re
+        from collections import Counter
+
+        import numpy as np
+
+        self._np = np
+        self._token = re.compile(r"\w+")
+        docs = [Counter(self._token.findall(line.lower())) for line in lines]
+        self.size = len(docs)
+        avg = sum(sum(d.values()) for d in docs) / max(1, len(docs))
+        postings: dict[str, tuple[list[int], list[float]]] = {}
+        df = Counter(t for d in docs for t in d)
+        for index, doc in enumerate(docs):
+            length = sum(doc.values())
+            for term, tf in doc.items():
+                idf = math.log(1 + (self.size - df[term] + 0.5) / (df[term] + 0.5))
+                value = idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avg))
+                ids, values = postings.setdefault(term, ([], []))
+                ids.append(index)
+                values.append(value)
+        self._postings = {
+            t: (np.array(ids, dtype=np.int64), np.array(values)) for t, (ids, values) in postings.items()
+        }
+
+    def scores(self, question: str):
+        scores = self._np.zeros(self.size)
+        for term in set(self._token.findall(question.lower())):
+            found = self._postings.get(term)
+            if found is not None:
+                scores[found[0]] += found[1]
+        return scores
+
+    def best(self, question: str) -> int | None:
+        scores = self.scores(question)
+        index = int(scores.argmax())
+        return index if scores[index] > 0 else None
+
+
+def measure_startup() -> dict:
+    """`tupoksi ask` end to end vs importing its libraries, interleaved fresh processes."""
+    import tempfile
+
+    script = Path(sys.executable).parent / "tupoksi"
+    ask = [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+    ask += ["ask", STARTUP_QUESTION]
+    imports = [sys.executable, "-c", "import telegram, rapidfuzz, yaml"]
+    bare = [sys.executable, "-c", "pass"]
+
+    def wall(cmd: list[str], env: dict | None = None) -> float:
+        start = time.perf_counter_ns()
+        subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
+        return (time.perf_counter_ns() - start) / 1e6
+
+    with tempfile.TemporaryDirectory() as tmp:
+        warm_env = {**os.environ, "TUPOKSI_CACHE_DIR": str(Path(tmp) / "warm")}
+        wall(ask, warm_env)  # writes the stem cache the warm runs reuse
+        runs: dict[str, list[float]] = {"bare": [], "imports": [], "ask": [], "ask_no_cache": []}
+        for run in range(STARTUP_RUNS):
+            cold_env = {**os.environ, "TUPOKSI_CACHE_DIR": str(Path(tmp) / f"cold{run}")}
+            runs["bare"].append(wall(bare))
+            runs["imports"].append(wall(imports))
+            runs["ask"].append(wall(ask, warm_env))
+            runs["ask_no_cache"].append(wall(ask, cold_env))
+    medians = {k: statistics.median(v) for k, v in runs.items()}
+    return {
+        "runs": runs,
+        "median_ms": medians,
+        "ratio": medians["ask"] / medians["imports"],
+        "ratio_no_cache": medians["ask_no_cache"] / medians["imports"],
+    }
+
+
 def baseline_lines(kb, level=None) -> tuple[list[str], list[str]]:
     """Raw duty lines "unit name + duty text" (of one level, or all) and their unit ids."""
     lines, owners = [], []
@@ -241,6 +330,9 @@ def child_scale(dev: Path, offices: int, passes: int) -> dict:
     t0 = clock()
     kb = scaled_kb(real, offices)
     t1 = clock()
+    gc.collect()
+    rss_kb = rss_mib()
+    t1 = clock()
     matcher = Matcher(kb)
     t2 = clock()
     gc.collect()
@@ -259,6 +351,9 @@ def child_scale(dev: Path, offices: int, passes: int) -> dict:
         questions,
         1,
     )
+    bm25 = NumpyBM25(lines)
+    timed_pass(bm25.best, questions[:10])
+    bm25_samples, _ = timed_passes(bm25.best, questions, passes)
     return {
         "offices": offices,
         "units": len(kb.units),
@@ -271,11 +366,13 @@ def child_scale(dev: Path, offices: int, passes: int) -> dict:
         "matcher_build_ms": (t2 - t1) / 1e6,
         "rss_before_mib": rss_before,
         "rss_growth_mib": rss_built - rss_before,
+        "rss_index_mib": rss_built - rss_kb,
         "rss_growth_after_queries_mib": rss_after - rss_before,
         "peak_rss_mib": peak_rss_mib(),
         "first_pass": summarize(first),
         "warm": summarize(warm),
         "baseline_all_lines": summarize(base),
+        "bm25": summarize(bm25_samples),
         "accuracy": accuracy(entries, [map_back(r) for r in results]),
     }
 
@@ -349,6 +446,14 @@ def measure_real(entries: list[dict]) -> dict:
     timed_pass(both, questions)
     base_all, _ = timed_passes(one, questions, REAL_WARM_PASSES)
     base_pair, pairs = timed_passes(both, questions, REAL_WARM_PASSES)
+    bm25 = NumpyBM25(all_lines)
+    timed_pass(bm25.best, questions)
+    bm25_samples, _ = timed_passes(bm25.best, questions, REAL_WARM_PASSES)
+    # Interleaved passes, ours then BM25, so both see the same machine state (ratios hold).
+    ours_again, bm25_again = [], []
+    for _ in range(REAL_WARM_PASSES):
+        ours_again += timed_passes(matcher.match, questions, 1)[0]
+        bm25_again += timed_passes(bm25.best, questions, 1)[0]
     base_results = []
     for q, (d, s) in zip(questions, pairs, strict=True):
         base_results.append(
@@ -370,6 +475,8 @@ def measure_real(entries: list[dict]) -> dict:
         "accuracy": ours,
         "baseline_all_lines": summarize(base_all),
         "baseline_pair": summarize(base_pair),
+        "bm25": summarize(bm25_samples),
+        "interleaved": {"ours": summarize(ours_again), "bm25": summarize(bm25_again)},
         "baseline_accuracy": accuracy(entries, base_results),
         "baseline_lines": {"all": len(all_lines), "divisi": len(div_lines), "subbag": len(sub_lines)},
     }
@@ -519,6 +626,46 @@ def render(data: dict) -> str:
     out += ["", "### Goals", "", "| goal | measured (warm p99) | met? |", "| --- | ---: | --- |"]
     for goal in data["goals"]:
         out.append(f"| {goal['goal']} | {goal['p99_ms']:.3f} ms | {'yes' if goal['met'] else '**NO**'} |")
+    st = data["startup"]["median_ms"]
+    inter = real["interleaved"]
+    out += [
+        "",
+        f"### Start-up (fresh processes, interleaved, median of {STARTUP_RUNS})",
+        "",
+        "| process | ms | ratio to the imports |",
+        "| --- | ---: | ---: |",
+        f"| `python -c pass` | {st['bare']:.0f} | {st['bare'] / st['imports']:.2f}× |",
+        f"| `python -c 'import telegram, rapidfuzz, yaml'` | {st['imports']:.0f} | 1.00× |",
+        f'| `tupoksi ask "..."` (stem cache warm: every later call) | {st["ask"]:.0f} '
+        f"| **{data['startup']['ratio']:.2f}×** |",
+        f'| `tupoksi ask "..."` (no stem cache: first call after a KB change) | {st["ask_no_cache"]:.0f} '
+        f"| {data['startup']['ratio_no_cache']:.2f}× |",
+        "",
+        "### Ratios to a numpy BM25 (same lines, same questions)",
+        "",
+        "| KB | ours p50 / p99 ms | numpy BM25 p50 / p99 ms | ratio p50 | ratio p99 |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        f"| real ({real['duties']} duties, interleaved passes) | {inter['ours']['p50_ms']:.3f} / "
+        f"{inter['ours']['p99_ms']:.3f} | {inter['bm25']['p50_ms']:.3f} / {inter['bm25']['p99_ms']:.3f} "
+        f"| {inter['ours']['p50_ms'] / inter['bm25']['p50_ms']:.1f}× "
+        f"| {inter['ours']['p99_ms'] / inter['bm25']['p99_ms']:.1f}× |",
+    ]
+    for sc in data["scale"]:
+        w, b = sc["warm"], sc["bm25"]
+        out.append(
+            f"| {sc['offices']} office(s), {sc['duties']:,} duties | {w['p50_ms']:.3f} / {w['p99_ms']:.3f} "
+            f"| {b['p50_ms']:.3f} / {b['p99_ms']:.3f} | {w['p50_ms'] / b['p50_ms']:.1f}× "
+            f"| {w['p99_ms'] / b['p99_ms']:.1f}× |"
+        )
+    out += [
+        "",
+        "| offices | RSS of the index (growth over building `Matcher`) MiB |",
+        "| ---: | ---: |",
+    ]
+    out += [f"| {sc['offices']} | {sc['rss_index_mib']:.1f} |" for sc in data["scale"]]
+    out += ["", "### Goals of issue 16", "", "| goal | measured | met? |", "| --- | --- | --- |"]
+    for goal in data["issue16"]:
+        out.append(f"| {goal['goal']} | {goal['measured']} | {'yes' if goal['met'] else '**NO**'} |")
     if "profile" in data:
         p = data["profile"]
         for key, title in (
@@ -577,7 +724,38 @@ def main(argv: list[str] | None = None) -> int:
                 ]
             )
         )
+    print("measuring start-up (tupoksi ask vs importing the libraries)...", file=sys.stderr, flush=True)
+    data["startup"] = measure_startup()
     big = data["scale"][-1]
+    inter = data["real"]["interleaved"]
+    bm25_ratio = inter["ours"]["p50_ms"] / inter["bm25"]["p50_ms"]
+    data["issue16"] = [
+        {
+            "goal": f"real KB: p50 ≤ {GOAL_BM25_RATIO:g}× numpy BM25 (same questions, interleaved passes)",
+            "measured": f"{inter['ours']['p50_ms']:.3f} / {inter['bm25']['p50_ms']:.3f} ms "
+            f"= {bm25_ratio:.1f}×",
+            "met": bm25_ratio <= GOAL_BM25_RATIO,
+        },
+        {
+            "goal": f"{big['duties']:,} duties: p99 ≤ {GOAL_15K_P99_MS:g} ms",
+            "measured": f"{big['warm']['p99_ms']:.2f} ms "
+            f"= {big['warm']['p99_ms'] / GOAL_15K_P99_MS:.2f}× the goal",
+            "met": big["warm"]["p99_ms"] <= GOAL_15K_P99_MS,
+        },
+        {
+            "goal": f"{big['duties']:,} duties: RSS of the index ≤ {GOAL_15K_INDEX_MIB:g} MiB",
+            "measured": f"{big['rss_index_mib']:.1f} MiB "
+            f"= {big['rss_index_mib'] / GOAL_15K_INDEX_MIB:.2f}× the goal",
+            "met": big["rss_index_mib"] <= GOAL_15K_INDEX_MIB,
+        },
+        {
+            "goal": f"start-up: `tupoksi ask` ≤ {GOAL_STARTUP_RATIO:g}× "
+            "`python -c 'import telegram, rapidfuzz, yaml'`",
+            "measured": f"{data['startup']['ratio']:.2f}× (stem cache warm); "
+            f"{data['startup']['ratio_no_cache']:.2f}× (no cache)",
+            "met": data["startup"]["ratio"] <= GOAL_STARTUP_RATIO,
+        },
+    ]
     data["goals"] = [
         {
             "goal": f"p99 < {GOAL_REAL_P99_MS:g} ms at the real size ({data['real']['duties']} duties)",

@@ -30,6 +30,7 @@ from bot.core.answer import build_answer
 from bot.core.matcher import Candidate, Matcher, MatchResult
 from bot.core.model import KnowledgeBase
 from bot.knowledge.loader import DEFAULT_KB_DIR, KnowledgeBaseError, load_kb
+from bot.knowledge.stems import build_matcher
 from bot.text.plain import render_plain
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def _kb_dir(args: argparse.Namespace, settings: Settings) -> Path:
 
 
 def _load(args: argparse.Namespace, settings: Settings) -> Matcher:
-    return Matcher(load_kb(_kb_dir(args, settings)))
+    return build_matcher(load_kb(_kb_dir(args, settings)))
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:

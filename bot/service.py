@@ -25,6 +25,7 @@ from bot.core.answer import Answer, build_answer
 from bot.core.matcher import Matcher, MatchResult
 from bot.core.model import KnowledgeBase, Unit
 from bot.knowledge.loader import load_kb
+from bot.knowledge.stems import build_matcher
 from bot.storage import Database, LearnedPhrase, QueryRecord, Source
 
 logger = logging.getLogger(__name__)
@@ -193,7 +194,7 @@ class Service:
         async with self.lock:
             old = self.kb
             kb = await asyncio.to_thread(load_kb, kb_dir)
-            matcher = await asyncio.to_thread(Matcher, kb, self.matcher.config)
+            matcher = await asyncio.to_thread(build_matcher, kb, self.matcher.config)
             database = self.database
             applied, skipped = await apply_learned(database, matcher) if database is not None else (0, [])
             self.matcher = matcher  # the swap: KB and matcher together, in one assignment

@@ -15,12 +15,17 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from bot.core.cues import Cue, Cues, by_first, phrase_spans
+from bot.core.cues import SURFACE, Cue, Cues, Phrases, by_first, phrase_spans
 from bot.core.model import Duty, DutyRef, KnowledgeBase, Level, Unit
 from bot.core.normalize import Normalized, Normalizer, has_visible_text
+
+if TYPE_CHECKING:  # numpy is imported when first needed: it costs ~0.1 s of every CLI start
+    import numpy as np
 
 # A confidence at or above this reads "sangat yakin" (very sure) to users; an answer whose
 # evidence disagrees with itself is capped just below it.
@@ -159,14 +164,17 @@ class _Target:
 @dataclass
 class _Doc:
     index: int
+    # The fields' terms; kept only until they are weighed (then empty: term_fields has them).
     fields: list[frozenset[str]]
     terms: frozenset[str]
     targets: list[_Target]
     via: DutyRef | None
     learned: bool = False
     phrase: str = ""
-    # (field terms, their IDF mass): the denominators of field coverage, computed once.
-    weighted_fields: list[tuple[frozenset[str], float]] = field(default_factory=list)
+    # The terms of the first field (the SOP wording of a duty).
+    text: frozenset[str] = frozenset()
+    # Each field's IDF mass: the denominators of field coverage, computed once.
+    denominators: tuple[float, ...] = ()
     # term -> positions of the fields containing it.
     term_fields: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
@@ -202,16 +210,31 @@ _UNIT_WORDS = frozenset(
 # Length of the shared prefix that makes an unknown word "related" to a KB word.
 RELATED_PREFIX = 5
 
+# From this many index documents on, question coverage is accumulated in numpy arrays
+# (posting lists as int arrays); below it Python dicts are faster. Same sums either way.
+VECTOR_DOCS = 1000
+
 
 class Matcher:
     """Ranks units for a question. Build once per KB; learned phrases can be added any time."""
 
-    def __init__(self, kb: KnowledgeBase, config: MatcherConfig | None = None) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        config: MatcherConfig | None = None,
+        *,
+        stems: Mapping[str, str] | None = None,
+    ) -> None:
+        """``stems``: Sastrawi stems known in advance (a cache; see :mod:`bot.knowledge.stems`)."""
         self.kb = kb
         self.config = config or MatcherConfig()
-        self.normalizer = Normalizer(kb.lexicon, _vocabulary(kb))
+        self.normalizer = Normalizer(kb.lexicon, _vocabulary(kb), stems)
         self._docs: list[_Doc] = []
         self._index: dict[str, list[int]] = defaultdict(list)
+        # The posting lists as numpy arrays, built on first use (dropped when the index changes).
+        self._postings: dict[str, np.ndarray] = {}
+        # Field term sets and position tuples are shared between documents that repeat them.
+        self._shared: dict[object, object] = {}
         self._cues = Cues(self.normalizer, kb.lexicon)
         self._idf: dict[str, float] = {}
         for unit in kb.units:
@@ -222,7 +245,7 @@ class Matcher:
         # Each unit's own duty documents, for choosing the duty an answer cites.
         self._own_docs: dict[str, list[int]] = defaultdict(list)
         for doc in self._docs:
-            doc.weighted_fields = self._weigh(doc.fields)
+            self._weigh(doc)
             self._own_docs[doc.targets[0].unit_id].append(doc.index)
         self._by_prefix: dict[str, list[str]] = defaultdict(list)
         for term in sorted(self._idf):
@@ -242,6 +265,12 @@ class Matcher:
             others = [n for n in names if n and n[0] not in _UNIT_WORDS]
             if others:
                 self._unit_aliases[unit.id] = by_first(sorted(set(others), key=len, reverse=True))
+        # Which units a run of question words may name: only those are searched (the rest
+        # cannot match), so naming a unit costs about the same with 17 units or 1,700.
+        self._names_by_key = _units_by_key(self._unit_names)
+        self._aliases_by_key = _units_by_key(self._unit_aliases)
+        tables = (self._unit_names, self._unit_aliases)
+        self._longest_name = max((len(p) for t in tables for ps in t.values() for p in _all(ps)), default=1)
         for unit in kb.units:
             profile = [unit.name, unit.short_name, *unit.aliases, *unit.keywords]
             fields = [f for f in (self.normalizer.terms(p) for p in profile) if f]
@@ -277,17 +306,38 @@ class Matcher:
         terms = frozenset().union(*fields) if fields else frozenset()
         if not terms:
             return None
+        shared = self._shared
         doc = _Doc(len(self._docs), fields, terms, targets, via, learned, phrase)
-        doc.term_fields = {t: tuple(i for i, f in enumerate(fields) if t in f) for t in terms}
+        doc.text = shared.setdefault(fields[0], fields[0])  # type: ignore[assignment]
+        term_fields = {}
+        for t in terms:
+            positions = tuple(i for i, f in enumerate(fields) if t in f)
+            term_fields[t] = shared.setdefault(positions, positions)
+        doc.term_fields = term_fields  # type: ignore[assignment]
         if self._idf:
-            doc.weighted_fields = self._weigh(fields)
+            self._weigh(doc)
         self._docs.append(doc)
         for term in terms:
             self._index[term].append(doc.index)
+        self._postings.clear()
         return doc
 
-    def _weigh(self, fields: list[frozenset[str]]) -> list[tuple[frozenset[str], float]]:
-        return [(f, sum(self.idf(t) for t in f) or 1.0) for f in fields]
+    def _weigh(self, doc: _Doc) -> None:
+        """Set the field denominators of ``doc`` (and let go of its field sets)."""
+        doc.denominators = tuple(sum(self.idf(t) for t in f) or 1.0 for f in doc.fields)
+        doc.fields = []
+
+    def _posting(self, term: str) -> np.ndarray | None:
+        """The documents containing ``term`` as an int array (None when there are none)."""
+        array = self._postings.get(term)
+        if array is None:
+            indexes = self._index.get(term)
+            if not indexes:
+                return None
+            import numpy as np
+
+            array = self._postings[term] = np.array(indexes, dtype=np.int64)
+        return array
 
     def _compute_idf(self) -> dict[str, float]:
         n = len(self._docs)
@@ -327,6 +377,7 @@ class Matcher:
             if doc.learned and doc.phrase == phrase and doc.targets and doc.targets[0].unit_id == unit_id:
                 for term in doc.terms:
                     self._index[term].remove(doc.index)
+                self._postings.clear()
                 doc.terms = frozenset()
                 doc.targets = []
                 return True
@@ -407,12 +458,17 @@ class Matcher:
         """Units the question names ("Divisi Hukum", "subbag keuangan") and where."""
         ids: list[str] = []
         spans: list[range] = []
-        for unit_id, phrases in self._unit_names.items():
-            found = phrase_spans(norm, phrases)
+        lemmas = norm.lemmas
+        keys: set[tuple[str, ...]] = {(SURFACE + word,) for word in norm.words}
+        for size in range(1, self._longest_name + 1):
+            keys.update(tuple(lemmas[i : i + size]) for i in range(len(lemmas) - size + 1))
+        for unit_id in _candidates(keys, self._names_by_key):
+            found = phrase_spans(norm, self._unit_names[unit_id])
             if found:
                 ids.append(unit_id)
                 spans += found
-        for unit_id, phrases in self._unit_aliases.items():
+        for unit_id in _candidates(keys, self._aliases_by_key):
+            phrases = self._unit_aliases[unit_id]
             found = [
                 span
                 for span in phrase_spans(norm, phrases)
@@ -435,6 +491,62 @@ class Matcher:
         return cached
 
     def _coverage(self, norm: Normalized) -> tuple[dict[int, float], float, set[str]]:
+        """:meth:`_coverage_dict` for small indexes, the same sums in numpy for large ones."""
+        if len(self._docs) < VECTOR_DOCS:
+            return self._coverage_dict(norm)
+        import numpy as np
+
+        mass, total, query_terms = self._coverage_array(norm)
+        touched = np.flatnonzero(mass)
+        # Best first (the ranking visits in this order; ties are settled by the heap).
+        touched = touched[np.argsort(-mass[touched], kind="stable")]
+        return dict(zip(touched.tolist(), mass[touched].tolist(), strict=True)), total, query_terms
+
+    def _coverage_array(self, norm: Normalized) -> tuple[np.ndarray, float, set[str]]:
+        """:meth:`_coverage_dict` with numpy posting lists: the same additions in the same order."""
+        import numpy as np
+
+        idf = self.idf
+        query_terms = set(norm.terms)
+        size = len(self._docs)
+        covered = np.zeros(size)
+        total = 0.0
+        for group in norm.groups:
+            if len(group.options) == 1 and len(group.options[0]) == 1:
+                term = group.options[0][0]
+                related = self._related(term)
+                if not related:
+                    weight = idf(term)
+                    total += weight
+                    postings = self._posting(term)
+                    if postings is not None:
+                        covered[postings] += weight
+                    continue
+            credit = np.zeros(size)
+            weight = 0.0
+            options = group.options
+            if len(options) > 1 and len(options[0]) == 1 and len(self._index.get(options[0][0], ())) >= 2:
+                options = options[:1]
+            for option in options:
+                weights = [idf(t) for t in option]
+                weight = max(weight, sum(weights) / len(weights))
+                denominator = sum(weights) or 1.0
+                hits = np.zeros(size)
+                for term, w in zip(option, weights, strict=True):
+                    postings = self._posting(term)
+                    if postings is not None:
+                        hits[postings] += w
+                    related = self._related(term)
+                    query_terms.update(related)
+                    soft = [p for p in map(self._posting, related) if p is not None]
+                    if soft:
+                        hits[np.unique(np.concatenate(soft))] += w * self.config.related_credit
+                np.maximum(credit, hits / denominator, out=credit)
+            total += weight
+            covered += weight * credit
+        return covered, total or 1.0, query_terms
+
+    def _coverage_dict(self, norm: Normalized) -> tuple[dict[int, float], float, set[str]]:
         """IDF mass of the question each duty explains, accumulated term by term from the index.
 
         Returns (explained mass per duty, total mass of the question, query terms incl. related).
@@ -488,15 +600,14 @@ class Matcher:
     def _field_cover(self, index: int, query_terms: set[str], query_idf: dict[str, float]) -> float:
         """The best share of one field's IDF mass of duty ``index`` that the question matches."""
         doc = self._docs[index]
-        mass = [0.0] * len(doc.fields)
+        # Only the fields a question term hits (the others cover nothing).
+        mass: dict[int, float] = {}
         for term in doc.terms & query_terms:
             weight = query_idf[term]
             for position in doc.term_fields[term]:
-                mass[position] += weight
-        return max(
-            (m / denominator for m, (_, denominator) in zip(mass, doc.weighted_fields, strict=True)),
-            default=0.0,
-        )
+                mass[position] = mass.get(position, 0.0) + weight
+        denominators = doc.denominators
+        return max((m / denominators[position] for position, m in mass.items()), default=0.0)
 
     def _rank(self, norm: Normalized) -> tuple[dict[Level, tuple[Candidate, ...]], float]:
         """Top candidates per level and the best question coverage of any duty.
@@ -667,10 +778,7 @@ class _DutyScorer:
 
     def text_cover(self, index: int) -> float:
         """How much of the question the duty's own SOP wording (its first field) explains."""
-        doc = self._matcher._docs[index]
-        if not doc.weighted_fields:
-            return 0.0
-        text, _ = doc.weighted_fields[0]
+        text = self._matcher._docs[index].text
         return sum(self._query_idf[t] for t in text & self._query_terms) / self._total
 
     def __call__(self, index: int) -> float:
@@ -685,6 +793,30 @@ class _DutyScorer:
             + beta * self._matcher._field_cover(index, self._query_terms, self._query_idf)
             + gamma * min(1.0, mass / cfg.evidence_saturation)
         )
+
+
+def _all(phrases: Phrases) -> list[tuple[str, ...]]:
+    return [phrase for group in phrases.values() for phrase in group]
+
+
+def _units_by_key(table: dict[str, Phrases]) -> dict[tuple[str, ...], list[tuple[int, str]]]:
+    """Phrase -> (position in ``table``, unit id) of the units it names. A phrase kept as typed
+    (:data:`SURFACE`) matches by its first word alone, as in :func:`phrase_spans`."""
+    by_key: dict[tuple[str, ...], list[tuple[int, str]]] = defaultdict(list)
+    for order, (unit_id, phrases) in enumerate(table.items()):
+        for phrase in _all(phrases):
+            key = phrase[:1] if phrase[0].startswith(SURFACE) else phrase
+            by_key[key].append((order, unit_id))
+    return dict(by_key)
+
+
+_ByKey = dict[tuple[str, ...], list[tuple[int, str]]]
+
+
+def _candidates(keys: set[tuple[str, ...]], by_key: _ByKey) -> list[str]:
+    """The units any of ``keys`` may start a phrase of, in table order."""
+    found = {entry for key in keys for entry in by_key.get(key, ())}
+    return [unit_id for _, unit_id in sorted(found)]
 
 
 def _keep_top(top: dict[str, float], candidate: Candidate, limit: int) -> bool:

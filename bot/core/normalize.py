@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -115,8 +115,13 @@ def tokenize(text: str) -> list[str]:
 class Normalizer:
     """Normalises questions and KB text the same way, so their terms compare."""
 
-    def __init__(self, lexicon: Lexicon, vocabulary: Iterable[str] = ()) -> None:
+    def __init__(
+        self, lexicon: Lexicon, vocabulary: Iterable[str] = (), stems: Mapping[str, str] | None = None
+    ) -> None:
         self.lexicon = lexicon
+        # Sastrawi's answers known in advance (e.g. from an earlier run): stemming is most
+        # of building a matcher. Any word not in it is stemmed as usual, so it is only a cache.
+        self._stems: dict[str, str] = dict(stems or {})
         words = StemmerFactory().get_words()
         self._dictionary = ArrayDictionary(words)
         self._stemmer = Stemmer(self._dictionary)
@@ -155,8 +160,14 @@ class Normalizer:
         )
 
     def _stem_uncached(self, word: str) -> str:
-        stem: str = self._stemmer.stem(word)
+        stem = self._stems.get(word)
+        if stem is None:
+            stem = self._stems[word] = self._stemmer.stem(word)
         return stem
+
+    def stem_table(self) -> dict[str, str]:
+        """Every word Sastrawi has stemmed for this normaliser (or was given), with its stem."""
+        return dict(self._stems)
 
     def stem(self, word: str) -> str:
         """Sastrawi stem, unless that would erase or blur a key word."""

@@ -35,6 +35,7 @@ from bot.config import ExitCode, RedactingFilter, Settings, StartupError, setup_
 from bot.core.matcher import Matcher
 from bot.core.model import KnowledgeBase
 from bot.knowledge.loader import load_kb
+from bot.knowledge.stems import build_matcher
 from bot.service import NoQuestionLog, QuestionLog, Service
 from bot.storage import StorageError
 from bot.telegram.context import DEPS_KEY, App, BotDeps
@@ -206,7 +207,7 @@ def run_bot(settings: Settings, kb_dir: Path | None = None) -> int:
     """
     setup_logging(settings)
     kb = load_kb(kb_dir or settings.kb_dir)
-    application = build_application(settings, kb, Matcher(kb), database_path=settings.database_path)
+    application = build_application(settings, kb, build_matcher(kb), database_path=settings.database_path)
     mode = f"webhook {settings.webhook_url}" if settings.webhook_url else "long polling"
     logger.debug("starting: KB %s, %s", kb.version, mode)
     _log_once_started(application, kb, mode)
