@@ -20,6 +20,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -124,20 +125,33 @@ def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return buffer.getvalue()
 
 
-async def _report_text(args: argparse.Namespace, kb: KnowledgeBase, log: Database) -> str:
+async def _report_text(args: argparse.Namespace, kb: KnowledgeBase, log: Database, tz: tzinfo) -> str:
     from bot.text import reports
 
     if args.report == "unanswered":
         groups = await log.unanswered(args.days, limit=args.limit, offset=0)
         if args.csv:
-            rows = [(g.normalized, g.count, g.last_asked.isoformat(), g.example, g.downvoted) for g in groups]
+            rows = [
+                (g.normalized, g.count, g.last_asked.astimezone(tz).isoformat(), g.example, g.downvoted)
+                for g in groups
+            ]
             return _csv(("normalized", "count", "last_asked", "example", "downvoted"), rows)
-        lines = reports.unanswered_lines(groups)
+        lines = reports.unanswered_lines(groups, kb=kb, tz=tz)
         return "\n".join(lines) + "\n" if lines else "Tidak ada pertanyaan yang belum terjawab.\n"
-    if args.report == "stats":
-        stats = await log.report(args.days)
+    if args.report == "out-of-scope":
+        declined = await log.declined(args.days)
         if args.csv:
-            return _csv(("day", "questions", "answered"), [tuple(d) for d in stats.per_day])
+            declined_rows = [
+                (g.reason, g.normalized, g.count, g.last_asked.astimezone(tz).isoformat(), g.example)
+                for g in declined
+            ]
+            return _csv(("reason", "normalized", "count", "last_asked", "example"), declined_rows)
+        lines = reports.out_of_scope_lines(declined, tz=tz, per_reason=args.limit)
+        return "\n".join(lines) + "\n" if lines else "Tidak ada pertanyaan di luar cakupan.\n"
+    if args.report == "stats":
+        stats = await log.report(args.days, utc_offset=datetime.now(tz).utcoffset() or timedelta(0))
+        if args.csv:
+            return _csv(("day", "questions", "answered", "declined"), [tuple(d) for d in stats.per_day])
         return "\n".join(reports.stats_lines(kb, stats)) + "\n"
     coverage = reports.coverage_report(kb, await log.coverage(args.days))
     if args.csv:
@@ -146,7 +160,17 @@ async def _report_text(args: argparse.Namespace, kb: KnowledgeBase, log: Databas
     return "\n".join(reports.coverage_lines(kb, coverage)) + "\n"
 
 
-async def _learned_text(args: argparse.Namespace, kb: KnowledgeBase, log: Database) -> str:
+async def _export_text(args: argparse.Namespace, kb: KnowledgeBase, log: Database, tz: tzinfo) -> str:
+    from bot.text.exports import rows_to_csv, rows_to_xlsx
+
+    rows = await log.export_rows(args.days)
+    if args.xlsx is not None:
+        args.xlsx.write_bytes(rows_to_xlsx(rows, kb, tz))
+        return f"{len(rows)} rows written to {args.xlsx}\n"
+    return rows_to_csv(rows, tz=tz)
+
+
+async def _learned_text(args: argparse.Namespace, kb: KnowledgeBase, log: Database, tz: tzinfo) -> str:
     from bot.text.reports import learned_yaml
 
     return learned_yaml(kb, await log.learned_phrases())
@@ -168,7 +192,7 @@ def _print_from_log(
     async def run() -> str:
         log = await open_database(path)
         try:
-            return await produce(args, kb, log)
+            return await produce(args, kb, log, settings.tz)
         finally:
             await log.close()
 
@@ -183,6 +207,11 @@ def _print_from_log(
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     """Query-log reports without Telegram."""
     return _print_from_log(args, settings, _report_text)
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """The question log as CSV on stdout, or as an Excel workbook (--xlsx FILE)."""
+    return _print_from_log(args, settings, _export_text)
 
 
 def cmd_export_learned(args: argparse.Namespace, settings: Settings) -> int:
@@ -246,11 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--env-file", type=Path, default=argparse.SUPPRESS, metavar="FILE", help=env_file_help)
     run.set_defaults(func=cmd_run)
 
-    report = sub.add_parser("report", help="query-log reports: unanswered, stats, coverage")
+    report = sub.add_parser("report", help="query-log reports: unanswered, stats, coverage, out-of-scope")
     report.add_argument(
         "report",
-        choices=("unanswered", "stats", "coverage"),
-        help="unanswered: questions to review; stats: numbers per day; coverage: units and duties asked",
+        choices=("unanswered", "stats", "coverage", "out-of-scope"),
+        help="unanswered: questions to review; stats: numbers per day; coverage: units and duties asked; "
+        "out-of-scope: questions declined on purpose, by reason",
     )
     report.add_argument("--days", type=_positive_int, default=None, metavar="N", help="only the last N days")
     report.add_argument(
@@ -260,6 +290,20 @@ def build_parser() -> argparse.ArgumentParser:
     db_help = "database file (default: DATABASE_PATH)"
     report.add_argument("--db", type=Path, default=None, metavar="FILE", help=db_help)
     report.set_defaults(func=cmd_report)
+
+    export = sub.add_parser(
+        "export", help="the question log as CSV on stdout (times in TZ), or as an Excel workbook"
+    )
+    export.add_argument("--days", type=_positive_int, default=None, metavar="N", help="only the last N days")
+    export.add_argument(
+        "--xlsx",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write an .xlsx workbook to FILE instead of CSV",
+    )
+    export.add_argument("--db", type=Path, default=None, metavar="FILE", help=db_help)
+    export.set_defaults(func=cmd_export)
 
     learned = sub.add_parser("export-learned", help="print the phrases admins taught, as YAML")
     learned.add_argument("--db", type=Path, default=None, metavar="FILE", help=db_help)

@@ -15,10 +15,12 @@ import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from datetime import UTC, timedelta, timezone, tzinfo
 from enum import Enum, IntEnum
 from pathlib import Path
 from typing import Literal, TextIO
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.knowledge.loader import DEFAULT_KB_DIR
 
@@ -27,6 +29,29 @@ TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]{30,}$")
 WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_DATABASE_PATH = Path("data/tupoksi.sqlite3")
+DEFAULT_TIME_ZONE = "Asia/Jakarta"
+# Indonesia keeps no daylight saving time: fixed offsets are exact when the system has no
+# time zone database (slim container images without tzdata).
+_FIXED_ZONES: dict[str, tzinfo] = {
+    "Asia/Jakarta": timezone(timedelta(hours=7), "WIB"),
+    "Asia/Pontianak": timezone(timedelta(hours=7), "WIB"),
+    "Asia/Makassar": timezone(timedelta(hours=8), "WITA"),
+    "Asia/Jayapura": timezone(timedelta(hours=9), "WIT"),
+    "UTC": UTC,
+}
+
+
+def time_zone(name: str) -> tzinfo:
+    """The IANA time zone ``name`` (``Asia/Jakarta``); raises ValueError for an unknown name."""
+    name = name.strip().lstrip(":") or DEFAULT_TIME_ZONE
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        if name in _FIXED_ZONES:
+            return _FIXED_ZONES[name]
+        raise ValueError(f"unknown time zone {name!r}") from exc
+
+
 REDACTED = "<redacted>"
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The checkout this package runs from, if any (an editable install or ``python -m bot``).
@@ -106,6 +131,8 @@ class Settings:
     rate_limit_per_minute: int = 20
     allowed_chat_ids: frozenset[int] | None = None
     error_chat_id: int | None = None
+    tz: tzinfo = field(default_factory=lambda: time_zone(DEFAULT_TIME_ZONE))
+    """The office's clock (``TZ``): every time shown to people; the database keeps UTC."""
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -284,7 +311,18 @@ class _Reader:
             rate_limit_per_minute=self.integer("RATE_LIMIT_PER_MINUTE", 20, low=0),
             allowed_chat_ids=self.ids("ALLOWED_CHAT_IDS", "Telegram chat ids"),
             error_chat_id=self.optional_integer("ERROR_CHAT_ID"),
+            tz=self.time_zone(),
         )
+
+    def time_zone(self) -> tzinfo:
+        value = self.values.get("TZ") or DEFAULT_TIME_ZONE
+        try:
+            return time_zone(value)
+        except ValueError:
+            self.problems.append(
+                f"TZ must be an IANA time zone name like {DEFAULT_TIME_ZONE} (WIB), got {value!r}"
+            )
+            return time_zone(DEFAULT_TIME_ZONE)
 
     def token(self) -> str:
         token = self.values.get("TELEGRAM_BOT_TOKEN")

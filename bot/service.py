@@ -253,4 +253,6 @@ def make_record(
         kb_version=kb.content_hash,
         latency_ms=round(latency_ms, 3),
         reason=result.reason,
+        divisi_duty=str(top_divisi.duty) if top_divisi and top_divisi.duty else None,
+        subbag_duty=str(top_subbag.duty) if top_subbag and top_subbag.duty else None,
     )

@@ -144,11 +144,11 @@ def test_report_unanswered_groups_repeated_questions(
 
 def test_report_stats_and_csv(query_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "stats", "--days", "7", "--db", str(query_db)]) == 0
-    assert "Pertanyaan: 4, terjawab: 2 (50%)" in capsys.readouterr().out
+    assert "Pertanyaan: 4: terjawab 2" in capsys.readouterr().out
     assert main(["report", "stats", "--csv", "--db", str(query_db)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "day,questions,answered"
-    assert lines[1].endswith(",4,2")
+    assert lines[0] == "day,questions,answered,declined"
+    assert lines[1].endswith(",4,2,0")
 
 
 def test_report_coverage_lists_never_asked_duties(query_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -192,7 +192,7 @@ def test_version_has_one_source(capsys: pytest.CaptureFixture[str]) -> None:
     assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "bot.__version__"}
 
 
-_COMMANDS = ("ask", "eval", "check-kb", "run", "report", "export-learned")
+_COMMANDS = ("ask", "eval", "check-kb", "run", "report", "export", "export-learned")
 
 
 def _help_text(*args: str) -> str:
@@ -248,3 +248,57 @@ def test_every_argument_has_english_help() -> None:
         text = re.sub(r'"[^"]*"', "", text)  # a quoted example question may be Indonesian
         words = set(re.findall(r"[a-z]+", text.lower()))
         assert not words & _INDONESIAN, f"{args}: {words & _INDONESIAN}"
+
+
+def test_report_out_of_scope_groups_declines_by_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from bot.storage import QueryRecord, open_database
+
+    path = tmp_path / "log.sqlite3"
+
+    async def fill() -> None:
+        async with await open_database(path) as log:
+            for text, reason in [
+                ("kapan pleno rekap?", "fact_question"),
+                ("kapan pleno rekap?", "fact_question"),
+                ("alamat KPU Jabar di mana", "other_office"),
+                ("parkir tamu", "no_match"),
+            ]:
+                log.log(
+                    QueryRecord(
+                        source="cli", text=text, normalized=text.lower(), answered=False, reason=reason
+                    )
+                )
+
+    asyncio.run(fill())
+    assert main(["report", "out-of-scope", "--db", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.index("Fakta, angka atau tanggal (2 pertanyaan):") < out.index(
+        "Kantor KPU lain (1 pertanyaan):"
+    )
+    assert "  • 2× kapan pleno rekap? (terakhir " in out and " WIB)" in out
+    assert "parkir" not in out  # a real miss, listed by `report unanswered`
+    assert main(["report", "out-of-scope", "--csv", "--db", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "reason,normalized,count,last_asked,example"
+    assert lines[1].startswith("fact_question,kapan pleno rekap?,2,")
+
+
+def test_export_csv_on_stdout_and_xlsx_to_a_file(
+    query_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import csv
+
+    from openpyxl import load_workbook
+
+    assert main(["export", "--db", str(query_db)]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(rows) == 4 and rows[0]["asked_at"].endswith("+07:00")  # office time
+    target = tmp_path / "log.xlsx"
+    assert main(["export", "--xlsx", str(target), "--db", str(query_db)]) == 0
+    assert "4 rows written" in capsys.readouterr().out
+    sheet = load_workbook(target).active
+    assert sheet.cell(1, 1).value == "Waktu (WIB)" and sheet.max_row == 5

@@ -7,10 +7,12 @@ import os
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot import config
 from bot.cli import main
 from bot.config import (
     DEFAULT_DATABASE_PATH,
@@ -69,6 +71,7 @@ def test_every_setting_is_read_from_the_environment() -> None:
             "RATE_LIMIT_PER_MINUTE": "0",
             "ALLOWED_CHAT_IDS": "-100123,42",
             "ERROR_CHAT_ID": "-100999",
+            "TZ": "Asia/Makassar",
         }
     )
     assert settings.api_base_url == "http://127.0.0.1:8081/bot"
@@ -85,6 +88,7 @@ def test_every_setting_is_read_from_the_environment() -> None:
     assert (settings.log_retention_days, settings.rate_limit_per_minute) == (30, 0)
     assert settings.allowed_chat_ids == frozenset({-100123, 42})
     assert settings.error_chat_id == -100999
+    assert datetime(2026, 1, 1, tzinfo=UTC).astimezone(settings.tz).tzname() == "WITA"
     assert settings.is_admin(34) and not settings.is_admin(35) and not settings.is_admin(None)
 
 
@@ -118,6 +122,7 @@ def test_malformed_token_is_refused_without_echoing_it(token: str) -> None:
         ("LOG_RETENTION_DAYS", "0", "LOG_RETENTION_DAYS must be a whole number at least 1"),
         ("RATE_LIMIT_PER_MINUTE", "-1", "RATE_LIMIT_PER_MINUTE must be a whole number at least 0"),
         ("ERROR_CHAT_ID", "admins", "ERROR_CHAT_ID must be an integer"),
+        ("TZ", "Mars/Olympus", "TZ must be an IANA time zone name"),
     ],
 )
 def test_each_bad_value_gets_one_clear_sentence(key: str, value: str, start: str) -> None:
@@ -335,3 +340,20 @@ def test_commands_without_telegram_neither_need_nor_check_the_token() -> None:
     assert load_settings({"TELEGRAM_BOT_TOKEN": "junk"}, dotenv_path=None, require_token=False)
     with pytest.raises(ConfigError, match="ADMIN_IDS"):  # the other settings are still checked
         load_settings({"ADMIN_IDS": "me"}, dotenv_path=None, require_token=False)
+
+
+def test_time_zone_defaults_to_jakarta_shown_as_wib() -> None:
+    settings = _load({"TELEGRAM_BOT_TOKEN": TOKEN})
+    moment = datetime(2026, 11, 20, 20, 5, tzinfo=UTC).astimezone(settings.tz)
+    assert (moment.hour, moment.tzname()) == (3, "WIB")
+    assert moment.utcoffset() == timedelta(hours=7)
+
+
+def test_known_indonesian_zones_work_without_a_time_zone_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(name: str) -> None:
+        raise config.ZoneInfoNotFoundError(name)
+
+    monkeypatch.setattr(config, "ZoneInfo", missing)
+    assert datetime(2026, 1, 1, tzinfo=UTC).astimezone(config.time_zone("Asia/Jakarta")).tzname() == "WIB"
+    with pytest.raises(ValueError, match="unknown time zone"):
+        config.time_zone("Europe/Berlin")

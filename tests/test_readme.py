@@ -66,3 +66,11 @@ def test_the_install_command_brings_every_promised_feature() -> None:
     table = README.split("## Dependencies and why", 1)[1].lower()
     for name in main + dev:
         assert f"| {name.lower()}" in table or f", {name.lower()}" in table, name
+
+
+def test_the_admin_pictures_are_in_the_readme_and_the_repository() -> None:
+    text = README
+    assert "python -m bench.admin_pictures" in text
+    for name in ("stats.png", "coverage.png"):
+        assert f"](docs/img/{name})" in text
+        assert (REPO / "docs" / "img" / name).read_bytes().startswith(b"\x89PNG")

@@ -34,6 +34,7 @@ SUBCOMMANDS = {
     "check-kb": ["check-kb"],
     "report": ["report", "stats"],
     "export-learned": ["export-learned"],
+    "export": ["export"],
     "run": ["run"],
 }
 

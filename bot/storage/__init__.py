@@ -14,6 +14,7 @@ from bot.storage.records import (
     SOURCES,
     Coverage,
     DayCount,
+    DeclinedGroup,
     LearnedPhrase,
     LogStats,
     QueryRecord,
@@ -22,6 +23,7 @@ from bot.storage.records import (
     Stats,
     StorageError,
     UnansweredGroup,
+    WeekCount,
     new_query_id,
 )
 from bot.storage.schema import EXPORT_COLUMNS, MIGRATIONS, QUERY_COLUMNS, SCHEMA_VERSION
@@ -37,6 +39,7 @@ __all__ = [
     "Coverage",
     "Database",
     "DayCount",
+    "DeclinedGroup",
     "LearnedPhrase",
     "LogStats",
     "QueryRecord",
@@ -46,6 +49,7 @@ __all__ = [
     "Stats",
     "StorageError",
     "UnansweredGroup",
+    "WeekCount",
     "new_query_id",
     "open_database",
 ]

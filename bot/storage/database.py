@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -31,6 +31,7 @@ from bot.storage.records import (
     LEARNED_LEVELS,
     Coverage,
     DayCount,
+    DeclinedGroup,
     LearnedPhrase,
     LogStats,
     QueryRecord,
@@ -38,6 +39,7 @@ from bot.storage.records import (
     Stats,
     StorageError,
     UnansweredGroup,
+    WeekCount,
     parse_time,
     to_iso,
     utcnow,
@@ -48,8 +50,9 @@ from bot.storage.writer import QueryWriter, Row
 _INSERT_QUERY: Final = """
     INSERT INTO queries (
         id, asked_at, source, chat_id, chat_type, user_id, text, normalized, answered,
-        divisi_id, divisi_score, subbag_id, subbag_score, duty_ref, kb_version, latency_ms, reason
-    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        divisi_id, divisi_score, subbag_id, subbag_score, duty_ref, kb_version, latency_ms, reason,
+        divisi_duty, subbag_duty
+    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO NOTHING
 """
 # ON CONFLICT DO NOTHING makes a retried batch idempotent: if a COMMIT was reported as
@@ -58,12 +61,14 @@ _INSERT_QUERY: Final = """
 _REVIEW_REASONS: Final = ", ".join(f"'{reason.value}'" for reason in sorted(NEEDS_REVIEW))
 _NEEDS_REVIEW: Final = f"""
     queries.resolved_at IS NULL
+    AND NOT EXISTS (SELECT 1 FROM dismissed WHERE dismissed.normalized = queries.normalized)
     AND ((queries.answered = 0 AND (queries.reason IS NULL OR queries.reason IN ({_REVIEW_REASONS})))
         OR EXISTS (SELECT 1 FROM feedback WHERE feedback.query_id = queries.id AND feedback.vote < 0))
 """
 # A question needs review when the bot could not find a unit for it (the core's
 # ``NEEDS_REVIEW``; not when it declined small talk or a fact question on purpose), or when
-# anyone's current vote on the answer is 👎 — and nobody has resolved it yet.
+# anyone's current vote on the answer is 👎 — and nobody has resolved it yet, nor dismissed
+# that normalised question ("Abaikan", for good: later askings stay off the list too).
 
 
 def _record_from_row(row: sqlite3.Row) -> QueryRecord:
@@ -88,7 +93,22 @@ def _record_from_row(row: sqlite3.Row) -> QueryRecord:
         resolved_by=row["resolved_by"],
         resolved_learned_id=row["resolved_learned_id"],
         reason=row["reason"],
+        divisi_duty=row["divisi_duty"],
+        subbag_duty=row["subbag_duty"],
     )
+
+
+def _weeks(per_day: Sequence[DayCount], votes: dict[str, tuple[int, int]]) -> list[WeekCount]:
+    """Days grouped by week (Monday first), with the votes on that week's questions."""
+    weeks: dict[str, list[int]] = {}
+    for day in per_day:
+        moment = date.fromisoformat(day.day)
+        start = (moment - timedelta(days=moment.weekday())).isoformat()
+        up, down = votes.get(day.day, (0, 0))
+        sums = weeks.setdefault(start, [0, 0, 0, 0, 0])
+        for index, value in enumerate((day.questions, day.answered, day.declined, up, down)):
+            sums[index] += value
+    return [WeekCount(start, *sums) for start, sums in weeks.items()]
 
 
 def _learned_from_row(row: sqlite3.Row) -> LearnedPhrase:
@@ -101,6 +121,7 @@ def _learned_from_row(row: sqlite3.Row) -> LearnedPhrase:
         created_by=row["created_by"],
         created_at=datetime.fromisoformat(row["created_at"]),
         removed_at=parse_time(row["removed_at"]),
+        duty=row["duty"],
     )
 
 
@@ -325,6 +346,16 @@ class Database:
         assert new_id is not None
         return int(new_id)
 
+    async def set_learned_duty(self, learned_id: int, duty: int) -> bool:
+        """Record which duty of its unit an active learned phrase means; False if there is no such phrase."""
+        with self._errors("saving the duty of a learned phrase"):
+            async with self._transaction() as db:
+                cursor = await db.execute(
+                    "UPDATE learned_phrases SET duty = ? WHERE id = ? AND removed_at IS NULL",
+                    (int(duty), int(learned_id)),
+                )
+                return cursor.rowcount > 0
+
     async def remove_learned(self, learned_id: int) -> LearnedPhrase | None:
         """Undo a teaching (soft delete); returns what was removed, None if unknown or gone.
 
@@ -414,6 +445,17 @@ class Database:
                 " AND " + _NEEDS_REVIEW + " ORDER BY queries.asked_at DESC, queries.id",
                 (cutoff, *keys),
             )
+            downvoted_keys = [row["normalized"] for row in groups if row["downvoted"]]
+            answers: dict[str, QueryRecord] = {}
+            if downvoted_keys:
+                marks = ", ".join("?" for _ in downvoted_keys)  # only '?' marks, values are bound
+                answer_rows = await self._fetchall(
+                    "SELECT * FROM queries WHERE normalized IN (" + marks + ") AND answered = 1"
+                    " AND EXISTS (SELECT 1 FROM feedback WHERE feedback.query_id = queries.id"
+                    " AND feedback.vote < 0) ORDER BY asked_at",
+                    downvoted_keys,
+                )
+                answers = {row["normalized"]: _record_from_row(row) for row in answer_rows}  # newest wins
         ids: dict[str, list[str]] = {key: [] for key in keys}
         for row in id_rows:
             ids[row["normalized"]].append(row["id"])
@@ -425,9 +467,23 @@ class Database:
                 example=row["example"],
                 ids=tuple(ids[row["normalized"]]),
                 downvoted=row["downvoted"] or 0,
+                answer=answers.get(row["normalized"]),
             )
             for row in groups
         ]
+
+    async def dismiss(self, normalized: str, text: str, by: int) -> bool:
+        """Take this normalised question off the review list for good; False if it already was."""
+        if not normalized.strip():
+            raise ValueError("normalized question must not be empty")
+        with self._errors("dismissing a question"):
+            async with self._transaction() as db:
+                cursor = await db.execute(
+                    "INSERT INTO dismissed (normalized, text, dismissed_by, dismissed_at) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (normalized) DO NOTHING",
+                    (normalized, text, int(by), to_iso(self.clock())),
+                )
+                return cursor.rowcount > 0
 
     async def count_unanswered_groups(self, days: int | None = None) -> int:
         """How many groups :meth:`unanswered` would list, for page counts."""
@@ -445,15 +501,25 @@ class Database:
     async def report(
         self, days: int | None = None, *, utc_offset: timedelta = timedelta(0), top: int = 10
     ) -> Stats:
-        """Report numbers for the last ``days`` days (None: all time).
+        """Report numbers for the last ``days`` calendar days, today included (None: all time).
 
-        ``per_day`` dates are calendar days at ``utc_offset`` (WIB is ``timedelta(hours=7)``).
-        Top units count answered questions only. ``unanswered_terms`` counts the words of
-        the normalised texts of unanswered questions (resolved ones included: it describes
-        what users asked).
+        ``per_day`` has every calendar day of the window at ``utc_offset`` (WIB is
+        ``timedelta(hours=7)``), days without questions as zeros; ``per_week`` the same by
+        week (Monday first) with the votes. Questions declined on purpose (the reasons
+        outside the core's ``NEEDS_REVIEW``: small talk, facts, other offices...) are counted
+        per reason in ``declined``, apart from the real misses; ``unanswered_terms`` counts the
+        words of the real misses only (resolved ones included: it describes what users asked).
+        Top units count answered questions only.
         """
+        # A window of N days is N calendar days of the office's clock, today included.
+        today = (self.clock() + utc_offset).date()
+        first: date | None = None
         cutoff = self._cutoff(days)
+        if days:
+            first = today - timedelta(days=days - 1)
+            cutoff = to_iso(datetime(first.year, first.month, first.day, tzinfo=UTC) - utc_offset)
         modifier = f"{int(utc_offset.total_seconds() // 60):+d} minutes"  # bound as a value
+        declined_case = "(answered = 0 AND reason IS NOT NULL AND reason NOT IN (" + _REVIEW_REASONS + "))"
         with self._errors("computing stats"):
             totals = (
                 await self._fetchall(
@@ -461,18 +527,22 @@ class Database:
                     (cutoff,),
                 )
             )[0]
-            votes = (
-                await self._fetchall(
-                    "SELECT COALESCE(SUM(f.vote > 0), 0), COALESCE(SUM(f.vote < 0), 0)"
-                    " FROM feedback AS f JOIN queries AS q ON q.id = f.query_id"
-                    " WHERE q.asked_at >= ?",
-                    (cutoff,),
-                )
-            )[0]
             days_rows = await self._fetchall(
-                "SELECT date(asked_at, ?) AS day, COUNT(*), SUM(answered) FROM queries"
-                " WHERE asked_at >= ? GROUP BY day ORDER BY day",
+                "SELECT date(asked_at, ?) AS day, COUNT(*), SUM(answered), SUM(" + declined_case + ")"
+                " FROM queries WHERE asked_at >= ? GROUP BY day ORDER BY day",
                 (modifier, cutoff),
+            )
+            vote_rows = await self._fetchall(
+                "SELECT date(q.asked_at, ?) AS day,"
+                " COALESCE(SUM(f.vote > 0), 0), COALESCE(SUM(f.vote < 0), 0)"
+                " FROM feedback AS f JOIN queries AS q ON q.id = f.query_id"
+                " WHERE q.asked_at >= ? GROUP BY day",
+                (modifier, cutoff),
+            )
+            declined_rows = await self._fetchall(
+                "SELECT reason, COUNT(*) AS n FROM queries WHERE " + declined_case + " AND asked_at >= ?"
+                " GROUP BY reason ORDER BY n DESC, reason",
+                (cutoff,),
             )
             top_divisi = await self._fetchall(
                 "SELECT divisi_id, COUNT(*) AS n FROM queries"
@@ -487,25 +557,67 @@ class Database:
                 (cutoff, top),
             )
             texts = await self._fetchall(
-                "SELECT normalized FROM queries WHERE answered = 0 AND asked_at >= ?", (cutoff,)
+                "SELECT normalized FROM queries"
+                " WHERE answered = 0 AND NOT " + declined_case + " AND asked_at >= ?",
+                (cutoff,),
             )
         terms = Counter(term for row in texts for term in row[0].split())
         total, answered = int(totals[0]), int(totals[1])
+        counted = {row[0]: DayCount(row[0], int(row[1]), int(row[2]), int(row[3])) for row in days_rows}
+        if first is None and counted:
+            first = date.fromisoformat(min(counted))
+        per_day = []
+        if first is not None:
+            for offset in range((today - first).days + 1):
+                day = (first + timedelta(days=offset)).isoformat()
+                per_day.append(counted.get(day, DayCount(day, 0, 0, 0)))
+        votes = {row[0]: (int(row[1]), int(row[2])) for row in vote_rows}
         return Stats(
             days=days,
             total=total,
             answered=answered,
             answer_rate=answered / total if total else 0.0,
-            thumbs_up=int(votes[0]),
-            thumbs_down=int(votes[1]),
-            per_day=[DayCount(row[0], int(row[1]), int(row[2])) for row in days_rows],
+            thumbs_up=sum(up for up, _ in votes.values()),
+            thumbs_down=sum(down for _, down in votes.values()),
+            per_day=per_day,
             top_divisi=[(row[0], int(row[1])) for row in top_divisi],
             top_subbag=[(row[0], int(row[1])) for row in top_subbag],
             unanswered_terms=sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))[:top],
+            declined=[(row[0], int(row[1])) for row in declined_rows],
+            per_week=_weeks(per_day, votes),
         )
 
+    async def declined(self, days: int | None = None) -> list[DeclinedGroup]:
+        """Questions declined on purpose (out of scope: facts, other offices, small talk...),
+        grouped by reason and normalised text: the most declined reason first, then the most
+        asked question, then the newest."""
+        with self._errors("reading declined questions"):
+            rows = await self._fetchall(
+                # With a single MAX() aggregate SQLite takes the bare column `text` from the newest row.
+                "SELECT reason, normalized, COUNT(*) AS n, MAX(asked_at) AS last_asked, text FROM queries"
+                " WHERE answered = 0 AND reason IS NOT NULL AND reason NOT IN (" + _REVIEW_REASONS + ")"
+                " AND asked_at >= ? GROUP BY reason, normalized",
+                (self._cutoff(days),),
+            )
+        per_reason = Counter[str]()
+        for row in rows:
+            per_reason[row["reason"]] += int(row["n"])
+        groups = [
+            DeclinedGroup(
+                reason=row["reason"],
+                normalized=row["normalized"],
+                count=int(row["n"]),
+                last_asked=datetime.fromisoformat(row["last_asked"]),
+                example=row["text"],
+            )
+            for row in rows
+        ]
+        groups.sort(key=lambda g: g.last_asked, reverse=True)
+        groups.sort(key=lambda g: (-per_reason[g.reason], g.reason, -g.count))
+        return groups
+
     async def coverage(self, days: int | None = None) -> Coverage:
-        """How often each unit and duty was the answer (answered questions only)."""
+        """How often each unit and duty was shown in an answer, at both levels (answered questions only)."""
         cutoff = self._cutoff(days)
         with self._errors("computing coverage"):
             unit_rows = await self._fetchall(
@@ -518,11 +630,20 @@ class Database:
                 ") GROUP BY unit_id ORDER BY unit_id",
                 (cutoff, cutoff),
             )
+            # Every duty shown in an answer, at both levels; rows from before schema 4 kept only one.
             duty_rows = await self._fetchall(
-                "SELECT duty_ref, COUNT(*) FROM queries"
-                " WHERE answered = 1 AND duty_ref IS NOT NULL AND asked_at >= ?"
-                " GROUP BY duty_ref ORDER BY duty_ref",
-                (cutoff,),
+                "SELECT ref, COUNT(*) FROM ("
+                " SELECT divisi_duty AS ref FROM queries"
+                "  WHERE answered = 1 AND divisi_duty IS NOT NULL AND asked_at >= ?"
+                " UNION ALL"
+                " SELECT subbag_duty FROM queries"
+                "  WHERE answered = 1 AND subbag_duty IS NOT NULL AND asked_at >= ?"
+                " UNION ALL"
+                " SELECT duty_ref FROM queries"
+                "  WHERE answered = 1 AND duty_ref IS NOT NULL AND divisi_duty IS NULL"
+                "  AND subbag_duty IS NULL AND asked_at >= ?"
+                ") GROUP BY ref ORDER BY ref",
+                (cutoff, cutoff, cutoff),
             )
         return Coverage(
             units={row[0]: int(row[1]) for row in unit_rows},
@@ -530,15 +651,17 @@ class Database:
         )
 
     async def export_rows(self, days: int | None = None) -> list[dict[str, Any]]:
-        """Every stored column of the questions in the window plus ``net_vote``, oldest first.
+        """Every stored column of the questions in the window plus the votes, oldest first.
 
         Values are as stored (``answered`` is 0/1, times are UTC ISO-8601) so the CSV
         is faithful; keys follow :data:`EXPORT_COLUMNS`.
         """
         with self._errors("exporting questions"):
             rows = await self._fetchall(
-                "SELECT q.*, COALESCE(v.net, 0) AS net_vote FROM queries AS q"
-                " LEFT JOIN (SELECT query_id, SUM(vote) AS net FROM feedback GROUP BY query_id)"
+                "SELECT q.*, COALESCE(v.net, 0) AS net_vote, COALESCE(v.up, 0) AS thumbs_up,"
+                " COALESCE(v.down, 0) AS thumbs_down FROM queries AS q"
+                " LEFT JOIN (SELECT query_id, SUM(vote) AS net, SUM(vote > 0) AS up, SUM(vote < 0) AS down"
+                " FROM feedback GROUP BY query_id)"
                 " AS v ON v.query_id = q.id"
                 " WHERE q.asked_at >= ? ORDER BY q.asked_at, q.id",
                 (self._cutoff(days),),

@@ -85,6 +85,10 @@ class QueryRecord:
     resolved_learned_id: int | None = None
     reason: str | None = None
     """Why it was (not) answered: the matcher's ``Reason`` (``no_match``, ``chitchat``...)."""
+    divisi_duty: str | None = None
+    """The duty shown for the Divisi (``'div-keuangan-umum-rt#5'``); rows before schema 4 have None."""
+    subbag_duty: str | None = None
+    """The duty shown for the Sub Bagian."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,8 @@ class LearnedPhrase:
     created_by: int
     created_at: datetime
     removed_at: datetime | None = None
+    duty: int | None = None
+    """The number of the unit's duty the phrase means (a term of that duty), once picked."""
 
 
 @dataclass(frozen=True)
@@ -114,14 +120,51 @@ class UnansweredGroup:
     """Query ids of the group, newest first."""
     downvoted: int
     """How many of them were answered but got a 👎 (the rest were not answered)."""
+    answer: QueryRecord | None = None
+    """For a group with 👎: the newest downvoted question, i.e. the answer the user rejected."""
+
+
+@dataclass(frozen=True)
+class DeclinedGroup:
+    """Questions with the same normalised text the bot declined on purpose for one reason."""
+
+    reason: str
+    normalized: str
+    count: int
+    last_asked: datetime
+    example: str
+    """The raw text of the newest question in the group."""
 
 
 class DayCount(NamedTuple):
-    """Questions on one calendar day."""
+    """Questions on one calendar day (the office's): all, answered, declined on purpose."""
 
     day: str
     questions: int
     answered: int
+    declined: int = 0
+
+    @property
+    def missed(self) -> int:
+        """Questions the bot could not place (neither answered nor declined on purpose)."""
+        return self.questions - self.answered - self.declined
+
+
+class WeekCount(NamedTuple):
+    """One week (Monday first) of questions and votes."""
+
+    start: str
+    questions: int
+    answered: int
+    declined: int
+    thumbs_up: int
+    thumbs_down: int
+
+    @property
+    def answer_rate(self) -> float:
+        """Answered among the questions in scope (deliberate declines left out); 0.0 without any."""
+        in_scope = self.questions - self.declined
+        return self.answered / in_scope if in_scope else 0.0
 
 
 @dataclass(frozen=True)
@@ -139,6 +182,26 @@ class Stats:
     top_divisi: list[tuple[str, int]]
     top_subbag: list[tuple[str, int]]
     unanswered_terms: list[tuple[str, int]]
+    """Most frequent words of questions the bot could not place (deliberate declines left out)."""
+    declined: list[tuple[str, int]] = field(default_factory=list)
+    """Questions declined on purpose (out of scope, small talk...) per reason, most first."""
+    per_week: list[WeekCount] = field(default_factory=list)
+
+    @property
+    def declined_total(self) -> int:
+        """Questions declined on purpose."""
+        return sum(n for _, n in self.declined)
+
+    @property
+    def missed(self) -> int:
+        """Questions the bot could not place: the real misses."""
+        return self.total - self.answered - self.declined_total
+
+    @property
+    def in_scope_rate(self) -> float:
+        """Answered among questions in scope (deliberate declines left out); 0.0 without any."""
+        in_scope = self.answered + self.missed
+        return self.answered / in_scope if in_scope else 0.0
 
 
 @dataclass(frozen=True)
@@ -148,7 +211,7 @@ class Coverage:
     units: dict[str, int]
     """Counts per unit id, as top Divisi or top Sub Bagian of an answered question."""
     duties: dict[str, int]
-    """Counts per duty ref (``'subbag-keuangan#7'``) of answered questions."""
+    """Counts per duty ref (``'subbag-keuangan#7'``) shown in answers, the Divisi's and the Sub Bagian's."""
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,23 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     # 3: why a question was not answered (matcher's Reason). Greetings, thanks and fact
     # questions are declined on purpose and need no review; rows from before keep NULL.
     ("ALTER TABLE queries ADD COLUMN reason TEXT",),
+    # 4: questions an admin dismissed from the review list ("Abaikan"), by normalised text:
+    # the same question asked again later stays off the list too. And the duty shown at each
+    # level (duty_ref keeps only the better of the two): coverage and the export count both.
+    (
+        "ALTER TABLE queries ADD COLUMN divisi_duty TEXT",
+        "ALTER TABLE queries ADD COLUMN subbag_duty TEXT",
+        """
+        CREATE TABLE dismissed (
+            normalized    TEXT PRIMARY KEY,
+            text          TEXT NOT NULL,
+            dismissed_by  INTEGER NOT NULL,
+            dismissed_at  TEXT NOT NULL
+        )
+        """,
+    ),
+    # 5: the duty a taught phrase means (its number in the unit), picked after the unit.
+    ("ALTER TABLE learned_phrases ADD COLUMN duty INTEGER",),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
@@ -107,8 +124,10 @@ QUERY_COLUMNS: Final = (
     "resolved_by",
     "resolved_learned_id",
     "reason",
+    "divisi_duty",
+    "subbag_duty",
 )
-EXPORT_COLUMNS: Final = (*QUERY_COLUMNS, "net_vote")
+EXPORT_COLUMNS: Final = (*QUERY_COLUMNS, "net_vote", "thumbs_up", "thumbs_down")
 """Column order of :meth:`QueryLog.export_rows` and the CSV header of :func:`rows_to_csv`."""
 
 

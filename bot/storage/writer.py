@@ -69,6 +69,8 @@ def record_params(record: QueryRecord) -> Row:
         _opt_str(record.kb_version),
         _opt_float(record.latency_ms),
         _opt_str(record.reason),
+        _opt_str(record.divisi_duty),
+        _opt_str(record.subbag_duty),
     )
 
 

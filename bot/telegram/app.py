@@ -45,6 +45,7 @@ from bot.telegram.guards import Clock, guard_handlers
 from bot.telegram.handlers import admin, browse, inline, questions
 from bot.telegram.lifecycle import post_init, post_shutdown
 from bot.text.callback_data import (
+    CB_DISMISS,
     CB_EXAMPLE,
     CB_FEEDBACK,
     CB_LIST,
@@ -139,11 +140,12 @@ def handlers() -> Sequence[BaseHandler[Any, Any, Any]]:
         CommandHandler("struktur", browse.struktur_command, filters=message),
         # Admin commands and their buttons; before the catch-alls below.
         *(
-            CommandHandler(name, callback, filters=message)
+            CommandHandler(admin.admin_command_names(name), callback, filters=message)
             for name, callback in admin.ADMIN_COMMAND_HANDLERS.items()
         ),
         CallbackQueryHandler(admin.review_page_button, pattern=pattern(CB_REVIEW_PAGE)),
         CallbackQueryHandler(admin.teach_button, pattern=pattern(CB_TEACH)),
+        CallbackQueryHandler(admin.dismiss_button, pattern=pattern(CB_DISMISS)),
         # Buttons, by versioned prefix; the catch-all answers stale ones.
         CallbackQueryHandler(browse.unit_card_button, pattern=pattern(CB_UNIT)),
         CallbackQueryHandler(browse.unit_list_button, pattern=pattern(CB_LIST)),

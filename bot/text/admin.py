@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, tzinfo
 
 from bot.core.model import KnowledgeBase, Level, Unit
 from bot.knowledge.loader import Problem
-from bot.storage import LearnedPhrase, Stats, UnansweredGroup
+from bot.storage import DeclinedGroup, LearnedPhrase, Stats, UnansweredGroup
 from bot.text import html, reports
 from bot.text.answers import LEVEL_LABEL, Button, Keyboard, listable_units
-from bot.text.callback_data import TEACH_DONE, review_page_data, teach_data
+from bot.text.callback_data import TEACH_DONE, dismiss_data, review_page_data, teach_data
 from bot.text.html import esc
+from bot.text.problems import problem_text
 
 PAGE_SIZE = 5  # question groups per /unanswered page
 STATS_DEFAULT_DAYS = 30
@@ -32,30 +33,35 @@ REFUSAL_TEXT = "Maaf, perintah ini khusus admin."
 PRIVATE_ONLY_TEXT = "Perintah admin hanya bisa dipakai di chat pribadi dengan saya."
 NO_STORAGE_TEXT = "Log pertanyaan tidak aktif (tidak ada database), jadi data ini belum tersedia."
 STORAGE_ERROR_TEXT = "Maaf, database sedang bermasalah. Coba lagi sebentar lagi; rinciannya ada di log bot."
-STALE_REVIEW_TEXT = "Pertanyaan ini sudah tidak ada di log (mungkin sudah dihapus). Buka /unanswered lagi."
+STALE_REVIEW_TEXT = "Pertanyaan ini sudah tidak ada di log (mungkin sudah dihapus). Buka /tinjau lagi."
 
 USAGE: dict[str, str] = {
-    "unanswered": (
-        "<code>/unanswered [hari]</code>: pertanyaan yang belum terjawab atau diberi 👎, "
-        "misalnya <code>/unanswered 30</code>. Tanpa angka: semua yang masih tersimpan."
+    "tinjau": (
+        "<code>/tinjau [hari]</code>: pertanyaan yang belum terjawab atau diberi 👎, "
+        "misalnya <code>/tinjau 30</code>. Tanpa angka: semua yang masih tersimpan."
     ),
-    "stats": (
-        f"<code>/stats [hari]</code>: statistik dan grafik, misalnya <code>/stats 7</code>. "
+    "statistik": (
+        f"<code>/statistik [hari]</code>: statistik dan grafik, misalnya <code>/statistik 7</code>. "
         f"Tanpa angka: {STATS_DEFAULT_DAYS} hari terakhir."
     ),
-    "coverage": (
-        "<code>/coverage [hari]</code>: seberapa sering tiap unit dan tugas menjadi jawaban. "
+    "cakupan": (
+        "<code>/cakupan [hari]</code>: seberapa sering tiap unit dan tugas menjadi jawaban. "
         "Tanpa angka: semua waktu."
     ),
-    "export": (
-        "<code>/export [hari]</code>: log pertanyaan sebagai berkas CSV, misalnya "
-        "<code>/export 30</code>. Tanpa angka: semuanya."
+    "ekspor": (
+        "<code>/ekspor [hari]</code>: log pertanyaan sebagai berkas Excel, misalnya "
+        "<code>/ekspor 30</code>. Tanpa angka: semuanya."
+    ),
+    "diluarcakupan": (
+        "<code>/diluarcakupan [hari]</code>: pertanyaan yang sengaja tidak dijawab karena di luar "
+        f"cakupan, dikelompokkan menurut alasannya, misalnya <code>/diluarcakupan 7</code>. "
+        f"Tanpa angka: {STATS_DEFAULT_DAYS} hari terakhir."
     ),
     "lupakan": (
         "<code>/lupakan &lt;id&gt;</code>: hapus frasa yang pernah diajarkan, misalnya "
         "<code>/lupakan 12</code> (nomornya ada di pesan konfirmasi saat mengajarkan)."
     ),
-    "reload": "<code>/reload</code> (tanpa argumen): muat ulang basis pengetahuan dari folder KB.",
+    "muatulang": "<code>/muatulang</code> (tanpa argumen): muat ulang basis pengetahuan dari folder KB.",
 }
 
 
@@ -64,9 +70,9 @@ def usage_html(command: str) -> str:
     return f"Cara pakai: {USAGE[command]}"
 
 
-def lupakan_usage_html(kb: KnowledgeBase, phrases: Sequence[LearnedPhrase]) -> str:
+def lupakan_usage_html(kb: KnowledgeBase, phrases: Sequence[LearnedPhrase], tz: tzinfo) -> str:
     """/lupakan without an id: how to use it, then the phrases that can be forgotten."""
-    return usage_html("lupakan") + "\n\n" + learned_list_html(kb, phrases)
+    return usage_html("lupakan") + "\n\n" + learned_list_html(kb, phrases, tz)
 
 
 def taught_html(unit: Unit) -> str:
@@ -92,24 +98,38 @@ def page_count(total: int) -> int:
     return max(1, -(-total // PAGE_SIZE))
 
 
-def review_html(groups: Sequence[UnansweredGroup], *, total: int, page: int, days: int | None) -> str:
+def review_html(
+    kb: KnowledgeBase,
+    groups: Sequence[UnansweredGroup],
+    *,
+    total: int,
+    page: int,
+    days: int | None,
+    tz: tzinfo,
+) -> str:
     """One page of questions needing review, numbered across pages."""
     if not groups:
         return f"🎉 Tidak ada pertanyaan yang perlu ditinjau ({reports.window(days)})."
     short = [replace(g, example=shorten(g.example)) for g in groups]
-    lines = reports.unanswered_lines(short, offset=page * PAGE_SIZE)
+    lines = reports.unanswered_lines(short, kb=kb, tz=tz, offset=page * PAGE_SIZE)
     head = (
         f"📝 <b>Perlu ditinjau</b> ({reports.window(days)}): {total} kelompok pertanyaan yang belum "
         f"terjawab atau diberi 👎 · halaman {page + 1}/{page_count(total)}"
     )
-    tail = "Ketuk 🎓 untuk menetapkan unit yang menangani pertanyaan itu."
+    tail = (
+        "Ketuk 🎓 untuk menetapkan unit yang menangani pertanyaan itu, atau 🙈 untuk mengabaikannya "
+        "(pertanyaan yang sama tidak akan muncul lagi di sini)."
+    )
     return "\n\n".join([head, "\n".join(esc(line) for line in lines), tail])
 
 
 def review_buttons(groups: Sequence[UnansweredGroup], *, total: int, page: int, days: int | None) -> Keyboard:
-    """🎓 per group (teach), then ‹ › to turn pages."""
+    """🎓 teach and 🙈 dismiss per group (short labels: two fit a phone's row), then « » for pages."""
     rows: list[tuple[Button, ...]] = [
-        (Button(f"🎓 Ajarkan no. {number}", teach_data(group.ids[0])),)
+        (
+            Button(f"🎓 Ajarkan {number}", teach_data(group.ids[0])),
+            Button(f"🙈 Abaikan {number}", dismiss_data(group.ids[0], days, page)),
+        )
         for number, group in enumerate(groups, start=page * PAGE_SIZE + 1)
         if group.ids
     ]
@@ -133,20 +153,23 @@ def teach_html(
     *,
     note: str = "",
     done: bool = False,
+    asking_duty: bool = False,
 ) -> str:
     """The teach menu: the question, what it was taught so far, what to do."""
     blocks = [f"🎓 <b>Ajarkan jawaban</b>\n❓ <i>{esc(shorten(question))}</i>"]
     if taught:
         blocks.append(
             "\n".join(
-                f"✅ {_unit_name(kb, p.unit_id)} (frasa #{p.id}; batalkan: /lupakan {p.id})" for p in taught
+                f"✅ {_unit_name(kb, p.unit_id)}{f' tugas #{p.duty}' if p.duty else ''} "
+                f"(frasa #{p.id}; batalkan: /lupakan {p.id})"
+                for p in taught
             )
         )
     if note:
         blocks.append(note)
     if done:
         blocks.append("Selesai." if taught else "Selesai, tidak ada yang diajarkan.")
-    else:
+    elif not asking_duty:
         blocks.append(
             "Pilih Divisi dan/atau Sub Bagian yang menangani pertanyaan ini. Pertanyaan yang sama "
             "berikutnya langsung dijawab dengan unit itu."
@@ -155,7 +178,8 @@ def teach_html(
 
 
 def teach_buttons(kb: KnowledgeBase, query_id: str, taught_unit_ids: Iterable[str]) -> Keyboard:
-    """The 7 Divisi and 6 Sub Bagian (✅ on the taught ones), two per row, then Selesai."""
+    """The 7 Divisi and 6 Sub Bagian (✅ on the taught ones), one per row so a phone shows the
+    whole name, then Selesai."""
     taught = set(taught_unit_ids)
     rows: list[tuple[Button, ...]] = []
     for level in TEACH_LEVELS:
@@ -166,9 +190,39 @@ def teach_buttons(kb: KnowledgeBase, query_id: str, taught_unit_ids: Iterable[st
             except ValueError:  # an id too long for Telegram's 64 bytes (KB ids are short slugs)
                 continue
             buttons.append(Button(("✅ " if unit.id in taught else "") + unit.short_name, data))
-        rows += [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
+        rows += [(button,) for button in buttons]
     rows.append((Button("Selesai", teach_data(query_id, TEACH_DONE)),))
     return tuple(rows)
+
+
+DUTY_LABEL_LENGTH = 30  # characters of a duty button: one per row, whole on a phone
+
+
+def duty_buttons(unit: Unit, query_id: str, learned_id: int) -> Keyboard:
+    """After teaching ``unit``: one button per duty (``#11 Melaksanakan pengumpulan…``), then Selesai."""
+    rows: list[tuple[Button, ...]] = []
+    for duty in unit.duties:
+        if duty.generic:
+            continue
+        label = f"#{duty.number} {duty.text}"
+        if len(label) > DUTY_LABEL_LENGTH:
+            label = label[: DUTY_LABEL_LENGTH - 1].rstrip() + "…"
+        rows.append((Button(label, teach_data(query_id, f"#{learned_id}:{duty.number}")),))
+    rows.append((Button("Lewati", teach_data(query_id, TEACH_DONE)),))
+    return tuple(rows)
+
+
+def duty_prompt(unit: Unit) -> str:
+    """Asked after teaching ``unit``: which of its duties the question is about."""
+    return (
+        f"Tugas {esc(unit.short_name)} yang mana? Frasa ini akan menjadi istilah tugas itu "
+        "(untuk digabung ke basis pengetahuan lewat <code>tupoksi export-learned</code>)."
+    )
+
+
+def duty_picked_text(unit: Unit, number: int) -> str:
+    """Toast after picking the duty of a taught phrase."""
+    return f"✅ {unit.short_name} tugas #{number}"
 
 
 def taught_note(unit: Unit, resolved: int, still_unanswered: bool) -> str:
@@ -192,6 +246,8 @@ def already_taught_text(unit: Unit, phrase: LearnedPhrase) -> str:
 
 
 NOT_TEACHABLE_TEXT = "Pertanyaan ini tidak punya kata kunci yang bisa diajarkan."
+DISMISSED_TEXT = "🙈 Diabaikan: pertanyaan yang sama tidak akan muncul lagi di /tinjau."
+ALREADY_DISMISSED_TEXT = "Pertanyaan ini sudah diabaikan sebelumnya."
 
 
 # -- /lupakan --------------------------------------------------------------------------------
@@ -201,7 +257,7 @@ def forgotten_html(kb: KnowledgeBase, phrase: LearnedPhrase) -> str:
     """Confirmation of /lupakan."""
     return (
         f"🗑 Frasa #{phrase.id} dihapus: “{esc(shorten(phrase.phrase))}” → {_unit_name(kb, phrase.unit_id)}.\n"
-        "Pertanyaan yang diselesaikan dengan frasa ini kembali ke /unanswered."
+        "Pertanyaan yang diselesaikan dengan frasa ini kembali ke /tinjau."
     )
 
 
@@ -210,14 +266,14 @@ def not_learned_html(learned_id: int) -> str:
     return f"Frasa #{learned_id} tidak ditemukan atau sudah dihapus."
 
 
-def learned_list_html(kb: KnowledgeBase, phrases: Sequence[LearnedPhrase]) -> str:
+def learned_list_html(kb: KnowledgeBase, phrases: Sequence[LearnedPhrase], tz: tzinfo) -> str:
     """The newest learned phrases (under the /lupakan usage)."""
     if not phrases:
         return "Belum ada frasa yang diajarkan."
     newest = list(reversed(phrases))[:LEARNED_SHOWN]
     lines = [
         f"#{p.id} “{esc(shorten(p.phrase, 80))}” → {_unit_name(kb, p.unit_id)} "
-        f"({p.created_at:%Y-%m-%d}, admin {p.created_by})"
+        f"({reports.local_date(p.created_at, tz)}, admin {p.created_by})"
         for p in newest
     ]
     more = len(phrases) - len(newest)
@@ -244,24 +300,62 @@ def stats_html(kb: KnowledgeBase, stats: Stats) -> str:
     return html
 
 
-STATS_CHART_CAPTION = "📈 Pertanyaan per hari (batang) dan persentase terjawab (garis)."
+STATS_CHART_CAPTION = (
+    "📈 Atas: pertanyaan per hari (terjawab, ditolak sengaja, belum bisa dijawab). "
+    "Bawah: per minggu, persentase terjawab dan 👍/👎."
+)
 NO_CHART_TEXT = "(Grafik tidak tersedia: matplotlib belum terpasang di server bot.)"
 
 
+MESSAGE_BUDGET = 3800  # characters: a message holds 4096 UTF-16 units, emoji count double
+
+
+def out_of_scope_html(groups: Sequence[DeclinedGroup], days: int | None, tz: tzinfo) -> str:
+    """/diluarcakupan: what was declined on purpose and why, as much as fits one message."""
+    total = sum(g.count for g in groups)
+    head = f"🚫 <b>Di luar cakupan</b> ({reports.window(days)}): {total} pertanyaan sengaja tidak dijawab"
+    if not groups:
+        return head + "."
+    short = [replace(g, example=shorten(g.example, 70)) for g in groups]
+    tail = (
+        "Pertanyaan ini tidak masuk /tinjau: bot menolaknya karena bukan soal siapa yang menangani "
+        "suatu urusan di KPU Provinsi Banten. Jika ada yang sering ditanyakan, pertimbangkan "
+        "menambahkannya ke basis pengetahuan."
+    )
+    for per_reason in (reports.OUT_OF_SCOPE_PER_REASON, 5, 3, 2, 1):
+        lines = reports.out_of_scope_lines(short, tz=tz, per_reason=per_reason)
+        text = "\n\n".join([head + ":", "\n".join(esc(line) for line in lines), tail])
+        if len(text) <= MESSAGE_BUDGET:
+            break
+    return text
+
+
 def coverage_html(kb: KnowledgeBase, report: reports.CoverageReport, days: int | None) -> str:
-    """/coverage as text (often longer than one message: the caller splits it)."""
-    lines = reports.coverage_lines(kb, report)
-    return f"🧭 <b>Cakupan ({reports.window(days)})</b>\n" + "\n".join(esc(line) for line in lines)
+    """/cakupan as one message: counts by name at both levels, the duties never shown per unit."""
+    head = f"🧭 <b>Cakupan ({reports.window(days)})</b>: unit dan tugas yang ditampilkan di jawaban"
+    for top in (10, 5, 0):
+        lines = reports.coverage_summary_lines(kb, report, top=top)
+        text = head + "\n" + "\n".join(esc(line) for line in lines)
+        if len(text) <= MESSAGE_BUDGET:
+            break
+    return text
+
+
+COVERAGE_CHART_CAPTION = "🗺 Struktur organisasi menurut seberapa sering tiap tugas menjadi jawaban."
 
 
 def export_filename(day: date) -> str:
-    """``tupoksi-log-20260120.csv``."""
-    return f"tupoksi-log-{day:%Y%m%d}.csv"
+    """``tupoksi-log-20260120.xlsx``."""
+    return f"tupoksi-log-{day:%Y%m%d}.xlsx"
 
 
-def export_caption(rows: int, days: int | None) -> str:
+def export_caption(rows: int, days: int | None, zone: str = "WIB") -> str:
     """The caption of the CSV document."""
-    return f"📄 Log pertanyaan ({reports.window(days)}): {rows} baris."
+    return (
+        f"📄 Log pertanyaan ({reports.window(days)}): {rows} baris, dengan waktu {esc(zone)}, nama unit, "
+        "dan tugas yang dikutip untuk Divisi dan Sub Bagian. CSV tersedia lewat "
+        "<code>tupoksi export --csv</code>."
+    )
 
 
 def nothing_to_export_html(days: int | None) -> str:
@@ -296,7 +390,7 @@ def reload_ok_html(
 
 def reload_failed_html(current: KnowledgeBase, problems: Sequence[Problem | str]) -> str:
     """The new KB is invalid: the old one stays; list the file:line problems."""
-    shown = [f"• {esc(str(p))}" for p in problems[:MAX_PROBLEMS_SHOWN]]
+    shown = [f"• {esc(problem_text(p))}" for p in problems[:MAX_PROBLEMS_SHOWN]]
     more = len(problems) - len(shown)
     if more:
         shown.append(f"… dan {more} masalah lain (lihat <code>tupoksi check-kb</code>).")

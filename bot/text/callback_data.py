@@ -15,6 +15,8 @@ kind       data                                                pressed
 ``f1``     ``f1:<question id>:1`` / ``:-1``                    👍 / 👎 on an answer
 ``p1``     ``p1:<days, 0 = all>:<page>``                       admin: /unanswered page
 ``t1``     ``t1:<question id>[:<unit id> | :-]``               admin: teach menu
+           ``t1:<question id>:#<learned id>:<duty>``           admin: the duty of a taught phrase
+``d1``     ``d1:<question id>:<days, 0 = all>:<page>``         admin: dismiss (Abaikan)
 =========  ==================================================  =====================
 """
 
@@ -31,6 +33,7 @@ CB_EXAMPLE = "q1"
 CB_FEEDBACK = "f1"
 CB_REVIEW_PAGE = "p1"
 CB_TEACH = "t1"
+CB_DISMISS = "d1"
 TEACH_DONE = "-"  # t1:<question id>:- closes the teach menu (never a unit id)
 
 _QUESTION_ID = re.compile(r"[0-9a-f]{1,32}")
@@ -88,6 +91,11 @@ def teach_data(question_id: str, choice: str | None = None) -> str:
     return callback_data(CB_TEACH, question_id if choice is None else f"{question_id}:{choice}")
 
 
+def dismiss_data(question_id: str, days: int | None, page: int) -> str:
+    """Dismiss the group of ``question_id`` from the review list, then show page ``page`` again."""
+    return callback_data(CB_DISMISS, f"{question_id}:{days or 0}:{page}")
+
+
 # -- parsers ----------------------------------------------------------------------------
 
 
@@ -130,3 +138,15 @@ def parse_teach(data: str | None) -> tuple[str, str | None] | None:
     if not question_id:
         return None
     return question_id, choice or None
+
+
+def parse_dismiss(data: str | None) -> tuple[str, int | None, int] | None:
+    """``(question id, days, page)`` of a dismiss button, else None."""
+    value = parse_value(data, CB_DISMISS)
+    if value is None:
+        return None
+    question_id, _, rest = value.partition(":")
+    page_data = parse_review_page(f"{CB_REVIEW_PAGE}:{rest}")
+    if not _QUESTION_ID.fullmatch(question_id) or page_data is None:
+        return None
+    return question_id, *page_data

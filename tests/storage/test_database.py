@@ -273,11 +273,23 @@ async def fill_report_data(log: Database) -> None:
 
 async def test_stats_numbers(qlog: Database) -> None:
     await fill_report_data(qlog)
+    qlog.clock = lambda: datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
     report = await qlog.report(None)
     assert (report.total, report.answered) == (5, 3)
     assert report.answer_rate == pytest.approx(0.6)
     assert (report.thumbs_up, report.thumbs_down) == (3, 1)
-    assert report.per_day == [DayCount("2024-03-01", 3, 2), DayCount("2024-03-02", 2, 1)]
+    # every calendar day up to today, the empty ones as zeros
+    assert report.per_day == [
+        DayCount("2024-03-01", 3, 2),
+        DayCount("2024-03-02", 2, 1),
+        DayCount("2024-03-03", 0, 0),
+        DayCount("2024-03-04", 0, 0),
+    ]
+    assert [(w.start, w.questions, w.answered) for w in report.per_week] == [
+        ("2024-02-26", 5, 3),
+        ("2024-03-04", 0, 0),
+    ]
+    assert report.declined == [] and report.missed == 2
     assert report.top_divisi == [("div-a", 2), ("div-b", 1)]  # answered only: r3 not counted
     assert report.top_subbag == [("sub-x", 2), ("sub-y", 1)]
     assert report.unanswered_terms[0] == ("atk", 2)
@@ -286,14 +298,36 @@ async def test_stats_numbers(qlog: Database) -> None:
 
 async def test_stats_window_offset_and_empty(qlog: Database) -> None:
     empty = await qlog.report(7)
-    assert (empty.total, empty.answer_rate, empty.per_day) == (0, 0.0, [])
+    assert (empty.total, empty.answer_rate) == (0, 0.0)
+    assert len(empty.per_day) == 7 and not any(d.questions for d in empty.per_day)  # 7 calendar days
     await fill_report_data(qlog)
     await store(qlog, rec(id="today", answered=False, normalized="hari ini"))
     recent = await qlog.report(7)
     assert (recent.total, recent.answered, recent.thumbs_up) == (1, 0, 0)
     wib = await qlog.report(None, utc_offset=timedelta(hours=7))
     # 2024-03-02 20:00 UTC is 2024-03-03 03:00 WIB
-    assert [d.day for d in wib.per_day][:2] == ["2024-03-01", "2024-03-03"]
+    assert [(d.day, d.questions) for d in wib.per_day][:3] == [
+        ("2024-03-01", 3),
+        ("2024-03-02", 0),
+        ("2024-03-03", 2),
+    ]
+
+
+async def test_stats_count_deliberate_declines_by_reason_apart_from_misses(qlog: Database) -> None:
+    await store(
+        qlog,
+        rec(id="f1", answered=False, normalized="kapan pleno", reason="fact_question"),
+        rec(id="f2", answered=False, normalized="jadwal pleno", reason="fact_question"),
+        rec(id="o1", answered=False, normalized="kpu jabar", reason="other_office"),
+        rec(id="m1", answered=False, normalized="parkir tamu", reason="no_match"),
+        rec(id="a1"),
+    )
+    report = await qlog.report(7)
+    assert report.declined == [("fact_question", 2), ("other_office", 1)]
+    assert (report.declined_total, report.missed, report.answered) == (3, 1, 1)
+    assert report.in_scope_rate == pytest.approx(0.5)
+    assert report.unanswered_terms == [("parkir", 1), ("tamu", 1)]  # "pleno" was declined on purpose
+    assert report.per_day[-1].declined == 3 and report.per_day[-1].missed == 1
 
 
 async def test_coverage_counts_answered_only(qlog: Database) -> None:
@@ -359,3 +393,59 @@ async def test_unanswered_skips_questions_declined_on_purpose(qlog: Database) ->
     await qlog.flush()
     assert sorted(g.example for g in await qlog.unanswered()) == ["lama", "parkir tamu?"]
     assert (await qlog.query((await qlog.unanswered())[0].ids[0])).reason in ("no_match", None)
+
+
+async def test_a_dismissed_question_stays_off_the_review_list_even_when_asked_again(qlog: Database) -> None:
+    await store(
+        qlog, rec(id="a1", text="mau tanya dong", normalized="mau tanya", answered=False, reason="no_match")
+    )
+    await store(
+        qlog, rec(id="b1", text="parkir tamu?", normalized="parkir tamu", answered=False, reason="no_match")
+    )
+    assert await qlog.dismiss("mau tanya", "mau tanya dong", by=5) is True
+    assert await qlog.dismiss("mau tanya", "mau tanya dong", by=5) is False  # once is enough
+    await store(
+        qlog, rec(id="a2", text="Mau tanya dong!", normalized="mau tanya", answered=False, reason="no_match")
+    )
+    assert [g.normalized for g in await qlog.unanswered()] == ["parkir tamu"]
+    assert await qlog.count_unanswered_groups() == 1
+
+
+async def test_a_downvoted_group_carries_the_answer_that_was_given(qlog: Database) -> None:
+    await store(
+        qlog,
+        rec(
+            id="d1",
+            asked_at=NOW - timedelta(hours=2),
+            subbag_id="subbag-keuangan",
+            duty_ref="subbag-keuangan#8",
+        ),
+        rec(id="d2", asked_at=NOW - timedelta(hours=1), answered=False, divisi_id=None, subbag_id=None),
+    )
+    await qlog.set_feedback("d1", 9, -1)
+    (group,) = await qlog.unanswered()
+    assert group.downvoted == 1 and group.answer is not None
+    assert (group.answer.id, group.answer.subbag_id, group.answer.duty_ref) == (
+        "d1",
+        "subbag-keuangan",
+        "subbag-keuangan#8",
+    )
+
+
+async def test_coverage_counts_the_duty_shown_at_each_level(qlog: Database) -> None:
+    await store(
+        qlog,
+        rec(
+            id="b1",
+            divisi_id="div-a",
+            subbag_id="sub-x",
+            duty_ref="sub-x#1",
+            divisi_duty="div-a#5",
+            subbag_duty="sub-x#1",
+        ),
+        rec(id="b2", divisi_id="div-a", subbag_id=None, duty_ref="div-a#5", divisi_duty="div-a#5"),
+        rec(id="old", divisi_id="div-b", subbag_id="sub-y", duty_ref="sub-y#2"),  # before schema 4: one duty
+    )
+    coverage = await qlog.coverage()
+    assert coverage.duties == {"div-a#5": 2, "sub-x#1": 1, "sub-y#2": 1}
+    assert coverage.units == {"div-a": 2, "div-b": 1, "sub-x": 1, "sub-y": 1}

@@ -149,3 +149,38 @@ async def test_migrations_are_well_formed() -> None:
             assert "user_version" not in statement.lower()
             con.execute(statement)
     con.close()
+
+
+async def test_upgrade_from_v3_adds_the_dismissed_table_and_keeps_the_review_list(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    con = sqlite3.connect(db_path)
+    for statements in MIGRATIONS[:3]:
+        for statement in statements:
+            con.execute(statement)
+    con.execute("PRAGMA user_version = 3")
+    asked = (NOW - timedelta(hours=1)).isoformat(timespec="microseconds")
+    con.execute(
+        "INSERT INTO queries (id, asked_at, source, text, normalized, answered, reason)"
+        " VALUES ('v3-row', ?, 'private', 'mau tanya dong', 'mau tanya', 0, 'no_match')",
+        (asked,),
+    )
+    con.commit()
+    con.close()
+    async with await open_database(db_path) as log:
+        log.clock = lambda: NOW
+        assert [g.normalized for g in await log.unanswered()] == ["mau tanya"]
+        assert await log.dismiss("mau tanya", "mau tanya dong", by=1) is True
+        assert await log.unanswered() == []
+    assert raw(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION >= 4
+    columns = {row[1] for row in raw(db_path, "PRAGMA table_info(dismissed)")}
+    assert columns == {"normalized", "text", "dismissed_by", "dismissed_at"}
+    assert "duty" in {row[1] for row in raw(db_path, "PRAGMA table_info(learned_phrases)")}  # migration 5
+
+
+async def test_the_duty_of_a_learned_phrase_is_stored_and_read_back(qlog: Database) -> None:
+    learned_id = await qlog.add_learned("spj perdin", "spj dinas", "subbag-keuangan", "subbag", 1)
+    assert (await qlog.learned_phrases())[0].duty is None
+    assert await qlog.set_learned_duty(learned_id, 5) is True
+    assert (await qlog.learned_phrases())[0].duty == 5
+    await qlog.remove_learned(learned_id)
+    assert await qlog.set_learned_duty(learned_id, 6) is False  # removed phrases stay as they were

@@ -24,4 +24,5 @@ SETTINGS = (
     "RATE_LIMIT_PER_MINUTE",
     "ALLOWED_CHAT_IDS",
     "ERROR_CHAT_ID",
+    "TZ",
 )

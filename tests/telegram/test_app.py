@@ -29,11 +29,13 @@ async def test_start_up_sets_public_commands_for_everyone_and_admin_ones_for_adm
         menus = {(c["scope"]["type"], c["scope"].get("chat_id")): c for c in h.api.calls("setMyCommands")}
         public = [c["command"] for c in menus[("default", None)]["commands"]]
         assert public == [name for name, _ in PUBLIC_COMMANDS]
-        assert "reload" not in public
+        assert "muatulang" not in public and "reload" not in public
         for admin in (ADMIN_ID, 778):
             admin_menu = {c["command"]: c["description"] for c in menus[("chat", admin)]["commands"]}
             assert set(admin_menu) == {n for n, _ in PUBLIC_COMMANDS + ADMIN_COMMANDS}
             assert admin_menu["divisi"].startswith("Daftar Divisi")
+            assert {"tinjau", "statistik", "cakupan", "ekspor", "muatulang"} <= set(admin_menu)
+            assert not {"unanswered", "stats", "coverage", "export", "reload"} & set(admin_menu)
 
 
 async def test_start_up_survives_an_admin_who_never_opened_the_bot(

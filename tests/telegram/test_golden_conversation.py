@@ -35,7 +35,10 @@ OTHER_ID = 4343
 _QUESTION_ID = re.compile(r"\b[0-9a-f]{16}\b")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z)?")
 _CLOCK = re.compile(r"\b\d{2}:\d{2}\b")
-_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{2}-\d{2}\b|\b\d{8}\b")
+_DATE = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}\b|\b\d{2}-\d{2}\b|\b\d{8}\b"
+    r"|\b\d{1,2} (?:Jan|Feb|Mar|Apr|Mei|Jun|Jul|Agu|Sep|Okt|Nov|Des)\b"  # 20 Nov (stats days)
+)
 _ORDINAL_KEYS = ("message_id", "callback_query_id", "inline_query_id", "reply_to_message_id")
 
 
@@ -63,6 +66,19 @@ class _Scrubber:
         writer.writerows(rows)
         return self.text(out.getvalue())
 
+    def xlsx(self, content: bytes) -> str:
+        """The exported workbook's cells as CSV text, its (timing-dependent) latency column blanked."""
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(io.BytesIO(content)).active
+        rows = [["" if v is None else str(v) for v in line] for line in sheet.iter_rows(values_only=True)]
+        latency = rows[0].index("Latensi (ms)")
+        for row in rows[1:]:
+            row[latency] = "<LATENCY>"
+        out = io.StringIO()
+        csv.writer(out).writerows(rows)
+        return self.text(out.getvalue())
+
     def value(self, key: str, value: Any) -> Any:
         if key in _ORDINAL_KEYS and isinstance(value, int | str):
             slot = (key, str(value))
@@ -70,6 +86,8 @@ class _Scrubber:
         if isinstance(value, Upload):
             if value.filename and value.filename.endswith(".csv"):
                 return {"upload": self.text(value.filename), "content": self.csv(value.content)}
+            if value.filename and value.filename.endswith(".xlsx"):
+                return {"upload": self.text(value.filename), "content": self.xlsx(value.content)}
             return {"upload": self.text(value.filename or "")}
         if isinstance(value, dict):
             return {k: self.value(k, v) for k, v in value.items()}
@@ -190,7 +208,8 @@ async def _converse(kb: KnowledgeBase, database: Path) -> list[tuple[str, dict[s
             await send(fakes.command("/lupakan", user_id=ADMIN_ID))
             await send(fakes.command("/lupakan 99", user_id=ADMIN_ID))
             await send(fakes.command("/lupakan 1", user_id=ADMIN_ID))
-            await send(fakes.command("/stats", user_id=ADMIN_ID))
+            # 7 days: one line per calendar day (a 30-day window lists weeks, whose number depends on the weekday)
+            await send(fakes.command("/statistik 7", user_id=ADMIN_ID))
             await send(fakes.command("/stats 7", user_id=ADMIN_ID))
             await send(fakes.command("/coverage", user_id=ADMIN_ID))
             await send(fakes.command("/export", user_id=ADMIN_ID))

@@ -198,7 +198,7 @@ def test_help_lists_commands_and_examples(kb: KnowledgeBase) -> None:
         assert f"/{name}" in text
     for question in EXAMPLE_QUESTIONS:
         assert question in text
-    assert "/reload" not in text
+    assert "/muatulang" not in text
     assert "/tanya &lt;pertanyaan&gt;" in text
     assert html_problems(text) == []
 

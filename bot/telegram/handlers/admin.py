@@ -20,20 +20,24 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Coroutine
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from telegram import Chat, Message, Update
+from telegram import CallbackQuery, Chat, Message, Update
 from telegram.ext import ContextTypes
 
+from bot.core.model import KnowledgeBase
 from bot.knowledge.loader import KnowledgeBaseError
 from bot.service import AlreadyTaught, NotTeachable, Service
-from bot.storage import Database, Stats, StorageError
+from bot.storage import Database, QueryRecord, Stats, StorageError
 from bot.telegram.arguments import UsageError, parse_days, parse_learned_id
 from bot.telegram.context import deps
 from bot.telegram.messaging import command_argument, edit_html, reply_html
 from bot.text import reports
 from bot.text.admin import (
+    ALREADY_DISMISSED_TEXT,
+    COVERAGE_CHART_CAPTION,
+    DISMISSED_TEXT,
     NO_CHART_TEXT,
     NO_STORAGE_TEXT,
     NOT_TEACHABLE_TEXT,
@@ -47,12 +51,16 @@ from bot.text.admin import (
     TEACH_LEVELS,
     already_taught_text,
     coverage_html,
+    duty_buttons,
+    duty_picked_text,
+    duty_prompt,
     export_caption,
     export_filename,
     forgotten_html,
     lupakan_usage_html,
     not_learned_html,
     nothing_to_export_html,
+    out_of_scope_html,
     page_count,
     reload_failed_html,
     reload_ok_html,
@@ -65,18 +73,22 @@ from bot.text.admin import (
     teach_html,
     usage_html,
 )
-from bot.text.answers import STALE_BUTTON_TEXT, Keyboard
-from bot.text.callback_data import TEACH_DONE, parse_review_page, parse_teach
-from bot.text.exports import rows_to_csv
+from bot.text.answers import ADMIN_ALIASES, STALE_BUTTON_TEXT, Keyboard
+from bot.text.callback_data import TEACH_DONE, parse_dismiss, parse_review_page, parse_teach
+from bot.text.exports import rows_to_xlsx
 
 logger = logging.getLogger(__name__)
 
-WIB = timezone(timedelta(hours=7), "WIB")  # the office's clock: per-day stats, export file names
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
 
 class NoStorageError(Exception):
     """The bot runs without a database (tests, benchmarks): admin data is unavailable."""
+
+
+def _utc_offset(tz: tzinfo) -> timedelta:
+    """The office's offset from UTC now (Indonesia keeps no daylight saving time)."""
+    return datetime.now(tz).utcoffset() or timedelta(0)
 
 
 def _database(service: Service) -> Database:
@@ -126,14 +138,14 @@ def admin_only(handler: Handler) -> Handler:
 # -- review and teaching ---------------------------------------------------------------------
 
 
-async def _review_page(service: Service, days: int | None, page: int) -> tuple[str, Keyboard]:
+async def _review_page(service: Service, tz: tzinfo, days: int | None, page: int) -> tuple[str, Keyboard]:
     database = _database(service)
     await database.flush()  # include questions asked a moment ago
     total = await database.count_unanswered_groups(days)
     page = min(page, page_count(total) - 1)
     groups = await database.unanswered(days, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
     return (
-        review_html(groups, total=total, page=page, days=days),
+        review_html(service.kb, groups, total=total, page=page, days=days, tz=tz),
         review_buttons(groups, total=total, page=page, days=days),
     )
 
@@ -142,8 +154,9 @@ async def _review_page(service: Service, days: int | None, page: int) -> tuple[s
 async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/unanswered [hari]: unanswered and 👎 questions, grouped, newest first, with buttons."""
     message = update.effective_message
-    days = parse_days(command_argument(message), "unanswered")
-    html, keyboard = await _review_page(deps(context).service, days, 0)
+    days = parse_days(command_argument(message), "tinjau")
+    d = deps(context)
+    html, keyboard = await _review_page(d.service, d.settings.tz, days, 0)
     await reply_html(message, html, keyboard)
 
 
@@ -155,8 +168,31 @@ async def review_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     if parsed is None:
         await callback.answer(STALE_BUTTON_TEXT)
         return
-    html, keyboard = await _review_page(deps(context).service, *parsed)
+    d = deps(context)
+    html, keyboard = await _review_page(d.service, d.settings.tz, *parsed)
     await callback.answer()
+    await edit_html(callback, html, keyboard)
+
+
+@admin_only
+async def dismiss_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """d1:<question id>:<days>:<page>: take the question off the review list for good, show the page."""
+    callback = update.callback_query
+    d = deps(context)
+    database = _database(d.service)
+    parsed = parse_dismiss(callback.data)
+    if parsed is None:
+        await callback.answer(STALE_BUTTON_TEXT)
+        return
+    question_id, days, page = parsed
+    record = await database.query(question_id)
+    if record is None:
+        await callback.answer(STALE_REVIEW_TEXT)
+        return
+    new = await database.dismiss(record.normalized, record.text, callback.from_user.id)
+    logger.info("admin %s dismissed question %s from review", callback.from_user.id, question_id)
+    await callback.answer(DISMISSED_TEXT if new else ALREADY_DISMISSED_TEXT)
+    html, keyboard = await _review_page(d.service, d.settings.tz, days, page)
     await edit_html(callback, html, keyboard)
 
 
@@ -187,6 +223,9 @@ async def teach_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         else:
             await edit_html(callback, teach_html(kb, record.text, taught, done=True))
         return
+    if choice.startswith("#"):  # #<learned id>:<duty>: the duty of a phrase just taught
+        await _pick_duty(callback, service, record, question_id, choice)
+        return
     unit = kb.get(choice)
     if unit is None or unit.level not in TEACH_LEVELS:
         await callback.answer(STALE_BUTTON_TEXT)
@@ -200,9 +239,33 @@ async def teach_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     await callback.answer(taught_html(unit))
     taught = await service.taught(database, record.normalized)
-    keyboard = teach_buttons(kb, question_id, [p.unit_id for p in taught])
-    note = taught_note(unit, result.resolved, still_unanswered=result.still_unanswered)
-    await edit_html(callback, teach_html(kb, record.text, taught, note=note), keyboard)
+    note = (
+        taught_note(unit, result.resolved, still_unanswered=result.still_unanswered)
+        + "\n\n"
+        + duty_prompt(unit)
+    )
+    keyboard = duty_buttons(unit, question_id, result.learned_id)
+    await edit_html(callback, teach_html(kb, record.text, taught, note=note, asking_duty=True), keyboard)
+
+
+async def _pick_duty(
+    callback: CallbackQuery, service: Service, record: QueryRecord, question_id: str, choice: str
+) -> None:
+    """``#<learned id>:<duty>``: record the duty, then back to the teach menu."""
+    database = _database(service)
+    learned, _, number = choice[1:].partition(":")
+    phrase = next(
+        (p for p in await service.taught(database, record.normalized) if str(p.id) == learned), None
+    )
+    unit = service.kb.get(phrase.unit_id) if phrase else None
+    if phrase is None or unit is None or not number.isdigit() or unit.duty(int(number)) is None:
+        await callback.answer(STALE_BUTTON_TEXT)
+        return
+    await database.set_learned_duty(phrase.id, int(number))
+    await callback.answer(duty_picked_text(unit, int(number)))
+    taught = await service.taught(database, record.normalized)
+    keyboard = teach_buttons(service.kb, question_id, [p.unit_id for p in taught])
+    await edit_html(callback, teach_html(service.kb, record.text, taught), keyboard)
 
 
 @admin_only
@@ -213,7 +276,8 @@ async def lupakan_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     database = _database(service)
     argument = command_argument(message)
     if not argument:
-        await reply_html(message, lupakan_usage_html(service.kb, await database.learned_phrases()))
+        phrases = await database.learned_phrases()
+        await reply_html(message, lupakan_usage_html(service.kb, phrases, deps(context).settings.tz))
         return
     learned_id = parse_learned_id(argument)
     removed = await service.forget(database, learned_id)
@@ -234,15 +298,20 @@ def _render_chart(stats: Stats) -> bytes:
         return reports.stats_chart_png(stats)
 
 
+def _render_coverage_chart(kb: KnowledgeBase, report: reports.CoverageReport, days: int | None) -> bytes:
+    with _CHART_LOCK:
+        return reports.coverage_chart_png(kb, report, days)
+
+
 @admin_only
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats [hari]: numbers as text, then the chart as a photo."""
     message = update.effective_message
     service = deps(context).service
     database = _database(service)
-    days = parse_days(command_argument(message), "stats", STATS_DEFAULT_DAYS)
+    days = parse_days(command_argument(message), "statistik", STATS_DEFAULT_DAYS)
     await database.flush()
-    stats = await database.report(days, utc_offset=WIB.utcoffset(None))
+    stats = await database.report(days, utc_offset=_utc_offset(deps(context).settings.tz))
     await reply_html(message, stats_html(service.kb, stats))
     if not stats.total:
         return
@@ -261,26 +330,47 @@ async def coverage_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     message = update.effective_message
     service = deps(context).service
     database = _database(service)
-    days = parse_days(command_argument(message), "coverage")
+    days = parse_days(command_argument(message), "cakupan")
     await database.flush()
     report = reports.coverage_report(service.kb, await database.coverage(days))
     await reply_html(message, coverage_html(service.kb, report, days))
+    try:
+        png = await asyncio.to_thread(_render_coverage_chart, service.kb, report, days)
+    except ImportError:
+        logger.warning("matplotlib is not installed (reinstall the package): /cakupan sends no picture")
+        return
+    await message.reply_photo(png, caption=COVERAGE_CHART_CAPTION)
+
+
+@admin_only
+async def out_of_scope_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/diluarcakupan [hari]: what was declined on purpose, grouped by reason."""
+    message = update.effective_message
+    d = deps(context)
+    database = _database(d.service)
+    days = parse_days(command_argument(message), "diluarcakupan", STATS_DEFAULT_DAYS)
+    await database.flush()
+    groups = await database.declined(days)
+    await reply_html(message, out_of_scope_html(groups, days, d.settings.tz))
 
 
 @admin_only
 async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/export [hari]: the query log as a CSV document (UTF-8 with BOM, for spreadsheets)."""
+    """/ekspor [hari]: the query log as an Excel workbook (office time, names, both cited duties)."""
     message = update.effective_message
-    database = _database(deps(context).service)
-    days = parse_days(command_argument(message), "export")
+    d = deps(context)
+    database, tz = _database(d.service), d.settings.tz
+    days = parse_days(command_argument(message), "ekspor")
     await database.flush()
     rows = await database.export_rows(days)
     if not rows:
         await reply_html(message, nothing_to_export_html(days))
         return
-    data = (await asyncio.to_thread(rows_to_csv, rows)).encode("utf-8-sig")
+    data = await asyncio.to_thread(rows_to_xlsx, rows, d.service.kb, tz)
     await message.reply_document(
-        data, filename=export_filename(datetime.now(WIB).date()), caption=export_caption(len(rows), days)
+        data,
+        filename=export_filename(datetime.now(tz).date()),
+        caption=export_caption(len(rows), days, datetime.now(tz).tzname() or ""),
     )
 
 
@@ -293,7 +383,7 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     message = update.effective_message
     d = deps(context)
     if command_argument(message):
-        raise UsageError("reload")
+        raise UsageError("muatulang")
     old, kb_dir = d.service.kb, d.settings.kb_dir
     try:
         reloaded = await d.service.reload(kb_dir)
@@ -303,16 +393,25 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     except Exception as exc:
         logger.exception("/reload: cannot load the KB in %s", kb_dir)
-        await reply_html(message, reload_failed_html(old, [f"{type(exc).__name__}: {exc}"]))
+        await reply_html(
+            message, reload_failed_html(old, [f"kesalahan tak terduga ({type(exc).__name__}): {exc}"])
+        )
         return
     await reply_html(message, reload_ok_html(reloaded.old, reloaded.new, reloaded.applied, reloaded.skipped))
 
 
 ADMIN_COMMAND_HANDLERS: dict[str, Handler] = {
-    "unanswered": unanswered_command,
-    "stats": stats_command,
-    "coverage": coverage_command,
-    "export": export_command,
+    "tinjau": unanswered_command,
+    "statistik": stats_command,
+    "cakupan": coverage_command,
+    "ekspor": export_command,
+    "diluarcakupan": out_of_scope_command,
     "lupakan": lupakan_command,
-    "reload": reload_command,
+    "muatulang": reload_command,
 }
+"""Admin commands by their Indonesian names (the menu); :data:`ADMIN_ALIASES` add the English ones."""
+
+
+def admin_command_names(name: str) -> tuple[str, ...]:
+    """The names ``/name`` answers to: itself and its English alias, if any."""
+    return (name, *(alias for alias, target in ADMIN_ALIASES.items() if target == name))

@@ -8,26 +8,27 @@ Every text the bot sends is checked to be valid Telegram HTML within 4096 charac
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from telegram.error import NetworkError
 from telegram.ext import Application, CallbackContext
 
 from bot import service
-from bot.config import Settings
+from bot.config import Settings, time_zone
 from bot.core.matcher import Matcher
 from bot.core.model import KnowledgeBase, Level
 from bot.service import NoQuestionLog, QuestionLog
-from bot.storage import EXPORT_COLUMNS, Database, QueryRecord, StorageError, open_database
+from bot.storage import Database, QueryRecord, StorageError, open_database
 from bot.telegram import app as telegram_app
 from bot.telegram.app import build_application, run_bot
 from bot.telegram.context import deps
@@ -35,6 +36,8 @@ from bot.telegram.handlers.admin import ADMIN_COMMAND_HANDLERS
 from bot.telegram.lifecycle import PURGE_JOB, open_storage, purge_old_questions
 from bot.text import reports
 from bot.text.admin import (
+    ALREADY_DISMISSED_TEXT,
+    DISMISSED_TEXT,
     NO_STORAGE_TEXT,
     NOT_TEACHABLE_TEXT,
     PAGE_SIZE,
@@ -43,12 +46,14 @@ from bot.text.admin import (
     STALE_REVIEW_TEXT,
     STORAGE_ERROR_TEXT,
 )
-from bot.text.answers import ADMIN_COMMANDS, STALE_BUTTON_TEXT, listable_units
+from bot.text.answers import ADMIN_ALIASES, ADMIN_COMMANDS, STALE_BUTTON_TEXT, listable_units
 from tests.support import fakes
 from tests.support.fakes import TOKEN, USER_ID, FakeRequest, Upload, buttons
 from tests.support.harness import ADMIN_ID, Harness, running
 
 OTHER_ID = 4343
+PHONE_FULL_ROW = 32  # characters a phone shows on a full-width button
+PHONE_HALF_ROW = 14  # ... and on each of two buttons in a row
 SDM_QUESTION = "siapa yang mengurus kenaikan gaji berkala pegawai?"
 ARSIP_QUESTION = "siapa yang mengelola arsip surat masuk?"
 UNKNOWN_QUESTION = "siapa yang urus klub mancing"
@@ -116,9 +121,29 @@ def unit_button(params: dict[str, Any], unit_id: str) -> str:
 
 def test_every_admin_menu_entry_has_a_handler() -> None:
     assert set(ADMIN_COMMAND_HANDLERS) == {name for name, _ in ADMIN_COMMANDS}
+    assert set(ADMIN_ALIASES.values()) <= set(ADMIN_COMMAND_HANDLERS)
+
+
+@pytest.mark.parametrize(("english", "indonesian"), sorted(ADMIN_ALIASES.items()))
+async def test_indonesian_command_names_and_their_english_aliases_do_the_same(
+    bot: Harness, english: str, indonesian: str
+) -> None:
+    await bot.send(fakes.private_text(UNKNOWN_QUESTION))
+    replies = []
+    for name in (indonesian, english):
+        bot.api.reset()
+        await bot.admin(f"/{name} abc")  # every one of them refuses this argument the same way
+        replies.append(bot.last())
+    assert replies[0] == replies[1]
+    assert replies[0].startswith(f"Cara pakai: <code>/{indonesian}")
 
 
 ADMIN_COMMAND_LINES = [
+    "/tinjau",
+    "/statistik 7",
+    "/cakupan",
+    "/ekspor",
+    "/muatulang",
     "/unanswered",
     "/unanswered 7",
     "/stats",
@@ -126,6 +151,7 @@ ADMIN_COMMAND_LINES = [
     "/coverage",
     "/export",
     "/export abc",
+    "/diluarcakupan",
     "/lupakan",
     "/lupakan 1",
     "/reload",
@@ -154,7 +180,9 @@ async def test_admin_rights_come_from_the_numeric_id_never_the_username(bot: Har
     assert bot.last() == REFUSAL_TEXT
 
 
-@pytest.mark.parametrize("data", ["p1:0:1", "t1:0123456789abcdef", "t1:0123456789abcdef:subbag-sdm"])
+@pytest.mark.parametrize(
+    "data", ["p1:0:1", "t1:0123456789abcdef", "t1:0123456789abcdef:subbag-sdm", "d1:0123456789abcdef:0:0"]
+)
 async def test_non_admins_cannot_press_admin_buttons(bot: Harness, data: str) -> None:
     await bot.press(data, user_id=OTHER_ID)
     assert bot.api.methods() == ["answerCallbackQuery"]
@@ -174,17 +202,18 @@ async def test_admin_commands_in_a_group_ask_for_the_private_chat(bot: Harness) 
 @pytest.mark.parametrize(
     ("command", "usage"),
     [
-        ("/unanswered -5", "/unanswered [hari]"),
-        ("/unanswered abc", "/unanswered [hari]"),
-        ("/unanswered 0", "/unanswered [hari]"),
-        ("/unanswered ٣", "/unanswered [hari]"),  # an Arabic-Indic digit is not a day count
-        ("/stats x", "/stats [hari]"),
-        ("/stats 99999999999999999999", "/stats [hari]"),
-        ("/coverage 1.5", "/coverage [hari]"),
-        ("/export abc", "/export [hari]"),
+        ("/tinjau -5", "/tinjau [hari]"),
+        ("/unanswered abc", "/tinjau [hari]"),
+        ("/tinjau 0", "/tinjau [hari]"),
+        ("/tinjau ٣", "/tinjau [hari]"),  # an Arabic-Indic digit is not a day count
+        ("/statistik x", "/statistik [hari]"),
+        ("/stats 99999999999999999999", "/statistik [hari]"),
+        ("/cakupan 1.5", "/cakupan [hari]"),
+        ("/ekspor abc", "/ekspor [hari]"),
         ("/lupakan xyz", "/lupakan &lt;id&gt;"),
         ("/lupakan -3", "/lupakan &lt;id&gt;"),
-        ("/reload sekarang", "/reload"),
+        ("/muatulang sekarang", "/muatulang"),
+        ("/reload sekarang", "/muatulang"),
     ],
 )
 async def test_odd_arguments_get_a_usage_message(bot: Harness, command: str, usage: str) -> None:
@@ -259,12 +288,63 @@ async def test_a_page_past_the_end_shows_the_last_page(bot: Harness) -> None:
     assert "halaman 1/1" in bot.api.calls("editMessageText")[0]["text"]
 
 
+async def test_review_times_are_office_time_and_follow_the_tz_setting(
+    kb: KnowledgeBase, store: Database
+) -> None:
+    late = datetime(2026, 11, 20, 20, 5, tzinfo=UTC)  # 03:05 the next morning in Jakarta
+    await stored(store, replace(record("parkir tamu di mana"), asked_at=late))
+    await store.add_learned("parkir tamu", "parkir tamu", "subbag-umum-logistik", "subbag", ADMIN_ID)
+    async with admin_bot(kb, store) as bot:
+        await bot.admin("/unanswered")
+        assert "terakhir 2026-11-21 03:05 WIB)" in bot.last() and "UTC" not in bot.last()
+    async with admin_bot(kb, store, tz=time_zone("Asia/Jayapura")) as bot:
+        await bot.admin("/unanswered")
+        assert "terakhir 2026-11-21 05:05 WIT)" in bot.last()
+    row = await store.query(store_id := (await store.unanswered())[0].ids[0])
+    assert row is not None and row.asked_at == late, store_id  # the database keeps UTC
+
+
 async def test_downvoted_answers_are_listed_for_review(bot: Harness) -> None:
     await bot.send(fakes.private_text(SDM_QUESTION))
     query_id = bot.sent()[-1]["reply_markup"]["inline_keyboard"][-1][0]["callback_data"].split(":")[1]
     await bot.store.set_feedback(query_id, USER_ID, -1)
-    await bot.admin("/unanswered")
+    await bot.admin("/tinjau")
     assert SDM_QUESTION in bot.last() and "👎)" in bot.last()
+    # what the bot answered, which is what the 👎 is about
+    assert "↳ dijawab: Divisi SDM dan Litbang" in bot.last() and "· Subbag SDM (Tugas #" in bot.last()
+
+
+async def test_review_buttons_fit_a_phone_two_per_row(bot: Harness) -> None:
+    await stored(bot.store, *(record(f"pertanyaan aneh nomor {i}") for i in range(PAGE_SIZE + 1)))
+    await bot.admin("/tinjau")
+    rows = bot.sent()[-1]["reply_markup"]["inline_keyboard"]
+    assert all(len(b["text"]) <= PHONE_HALF_ROW for row in rows for b in row)
+    assert [b["text"] for b in rows[0]] == ["🎓 Ajarkan 1", "🙈 Abaikan 1"]
+
+
+async def test_dismiss_takes_the_question_off_the_list_for_good(bot: Harness) -> None:
+    await stored(bot.store, record("mau tanya dong", normalized="mau tanya", reason="no_match"))
+    await stored(bot.store, record("parkir tamu di mana"))
+    await bot.admin("/tinjau 7")
+    listing = bot.sent()[-1]
+    (mau_tanya,) = [g for g in await bot.store.unanswered() if g.example == "mau tanya dong"]
+    (dismiss,) = [d for label, d in buttons(listing) if label.startswith("🙈") and mau_tanya.ids[0] in d]
+    assert dismiss.endswith(":7:0")
+    assert "mau tanya dong" in listing["text"]
+    await bot.press(dismiss, after=listing)
+    assert bot.toast() == DISMISSED_TEXT
+    edited = bot.api.calls("editMessageText")[-1]["text"]
+    assert "mau tanya dong" not in edited and "parkir tamu" in edited and "1 kelompok" in edited
+    await bot.press(dismiss, after=listing)  # an old button pressed again
+    assert bot.toast() == ALREADY_DISMISSED_TEXT
+    # asked again, in other words that normalise the same: it stays off the list
+    await stored(bot.store, record("Mau tanya dong!", normalized="mau tanya", reason="no_match"))
+    await bot.admin("/tinjau")
+    assert "mau tanya" not in bot.last().lower() and "parkir tamu" in bot.last()
+    await bot.press("d1:zz:0:0")
+    assert bot.toast() == STALE_BUTTON_TEXT
+    await bot.press("d1:0123456789abcdef:0:0")
+    assert bot.toast() == STALE_REVIEW_TEXT
 
 
 # -- teaching ---------------------------------------------------------------------------------
@@ -302,8 +382,34 @@ async def test_teach_flow_end_to_end(bot: Harness) -> None:
     edit = bot.api.calls("editMessageText")[-1]
     assert f"/lupakan {phrase.id}" in edit["text"] and "2 pertanyaan ditandai selesai" in edit["text"]
     assert "⚠️" not in edit["text"]
-    assert "✅ Subbag Umum dan Logistik" in [label for label, _ in buttons(edit)]
     assert await bot.store.unanswered() == []
+
+    # Then its duty: one short button per duty of that unit; the phrase becomes a term of it.
+    assert "Tugas Subbag Umum dan Logistik yang mana?" in edit["text"]
+    duty_labels = [label for label, _ in buttons(edit)]
+    assert duty_labels[0].startswith("#1 ") and duty_labels[-1] == "Lewati"
+    assert all(len(label) <= PHONE_FULL_ROW for label in duty_labels)
+    (pick,) = [d for label, d in buttons(edit) if label.startswith("#2 ")]
+    await bot.press(pick, after=edit)
+    assert bot.toast() == "✅ Subbag Umum dan Logistik tugas #2"
+    (phrase,) = await bot.store.learned_phrases()
+    assert phrase.duty == 2
+    back = bot.api.calls("editMessageText")[-1]
+    assert "✅ Subbag Umum dan Logistik" in [label for label, _ in buttons(back)]  # the teach menu again
+    assert "Sub Bagian Umum dan Logistik tugas #2" in back["text"]
+    exported = yaml.safe_load(reports.learned_yaml(bot.service.kb, await bot.store.learned_phrases()))
+    assert exported["learned_phrases"] == [
+        {
+            "unit": "subbag-umum-logistik",
+            "name": "Subbag Umum dan Logistik",
+            "duty": 2,
+            "duty_text": bot.service.kb.unit("subbag-umum-logistik").duty(2).text,
+            "phrases": [UNKNOWN_QUESTION],
+        }
+    ]
+    await bot.press(pick, after=edit)  # pressed again: the same, harmless
+    await bot.press(pick.rsplit(":", 1)[0] + ":99", after=edit)  # no such duty
+    assert bot.toast() == STALE_BUTTON_TEXT
 
     # The next identical question is answered with the taught unit, at once.
     bot.api.reset()
@@ -456,15 +562,38 @@ async def test_stats_sends_the_numbers_and_a_chart(bot: Harness) -> None:
     await bot.store.set_feedback(query_id, USER_ID, 1)
     await bot.send(fakes.private_text(UNKNOWN_QUESTION))
     bot.api.reset()
-    await bot.admin("/stats 7")
+    await bot.send(fakes.private_text(FACT_QUESTION))  # declined on purpose, not a miss
+    await stored(bot.store, record("rapat pleno kapan", ago=timedelta(days=3), reason="fact_question"))
+    bot.api.reset()
+    await bot.admin("/statistik 7")
     assert bot.api.methods() == ["sendMessage", "sendPhoto"]
     text = bot.last()
     assert "Statistik 7 hari terakhir" in text
-    assert "Pertanyaan: 2, terjawab: 1 (50%)" in text and "👍 1" in text
+    assert "Pertanyaan: 4: terjawab 1, ditolak sengaja 2, belum bisa dijawab 1" in text and "👍 1" in text
+    assert "Tingkat terjawab (tanpa yang ditolak sengaja): 50%" in text
+    assert "Ditolak sengaja karena di luar cakupan: fakta, angka atau tanggal (2)" in text
     assert "Subbag SDM (1)" in text and "klub (1)" in text
+    assert "pleno" not in text.split("belum bisa dijawab:")[1]  # declines are not misses
+    # every one of the 7 calendar days, the empty ones too
+    per_day = text.split("Per hari: pertanyaan / terjawab / ditolak sengaja\n")[1].splitlines()
+    assert len(per_day) == 7 and sum(line.endswith(": 0 / 0 / 0") for line in per_day) == 5
     (photo,) = bot.api.calls("sendPhoto")
     assert isinstance(photo["photo"], Upload) and photo["photo"].content.startswith(b"\x89PNG")
-    assert "Pertanyaan per hari" in photo["caption"]
+    assert "per hari" in photo["caption"] and "per minggu" in photo["caption"]
+
+
+async def test_stats_over_90_days_lists_weeks_with_answer_rate_and_votes(bot: Harness) -> None:
+    await stored(
+        bot.store,
+        *(record(f"soal {i}", answered=True, ago=timedelta(days=i)) for i in range(0, 90, 3)),
+    )
+    await bot.admin("/statistik 90")
+    text = bot.api.calls("sendMessage")[-1]["text"]
+    weeks = text.split("Per minggu (mulai Senin): pertanyaan, terjawab, 👍/👎\n")[1].splitlines()
+    assert 13 <= len(weeks) <= 14 and all("👍 0 👎 0" in line for line in weeks)
+    assert all(", 100%, " in line for line in weeks if ": 0, " not in line)
+    assert all(", -, " in line for line in weeks if ": 0, " in line)  # no rate without questions
+    assert "Per hari" not in text
 
 
 async def test_stats_without_questions_sends_no_chart(bot: Harness) -> None:
@@ -489,29 +618,89 @@ async def test_stats_without_matplotlib_still_sends_the_numbers(
 async def test_coverage_counts_answers_per_unit_and_lists_what_was_never_asked(bot: Harness) -> None:
     await bot.send(fakes.private_text(SDM_QUESTION))
     bot.api.reset()
-    await bot.admin("/coverage")
-    text = "\n".join(p["text"] for p in bot.sent())
+    await bot.admin("/cakupan")
+    assert bot.api.methods() == ["sendMessage", "sendPhoto"]  # one message, then the picture
+    text = bot.last()
     assert "Cakupan (semua waktu)" in text
-    assert "Subbag SDM: 1" in text and "Subbag Hukum: 0" in text
-    assert "Tugas yang belum pernah menjadi jawaban" in text
+    assert "Subbag SDM 1" in text and "Divisi SDM dan Litbang 1" in text
+    assert "sdm" not in text.replace("SDM", "")  # names, never raw ids
+    # both duties shown in the answer count, the Divisi's and the Sub Bagian's
+    assert "1× Divisi SDM dan Litbang #5" in text and "1× Subbag SDM #11" in text
+    assert "Tugas yang belum pernah ditampilkan (" in text and "Subbag Hukum: #1, #2" in text
+    (photo,) = bot.api.calls("sendPhoto")
+    assert photo["photo"].content.startswith(b"\x89PNG") and "Struktur organisasi" in photo["caption"]
 
 
-async def test_export_sends_the_log_as_a_csv_document(bot: Harness) -> None:
+async def test_out_of_scope_lists_what_was_declined_and_why_grouped(bot: Harness) -> None:
+    await bot.admin("/diluarcakupan")
+    assert "0 pertanyaan sengaja tidak dijawab." in bot.last()
+    for _ in range(3):
+        await bot.send(fakes.private_text(FACT_QUESTION))
+    await stored(
+        bot.store,
+        record("alamat kpu jabar di mana", reason="other_office"),
+        record(HOSTILE, reason="other_office"),
+        record("pertanyaan lama", ago=timedelta(days=40), reason="other_office"),
+        record(UNKNOWN_QUESTION, reason="no_match"),
+    )
+    await bot.admin("/diluarcakupan")
+    text = bot.last()
+    assert text.startswith("🚫 <b>Di luar cakupan</b> (30 hari terakhir): 5 pertanyaan sengaja tidak dijawab")
+    assert text.index("Fakta, angka atau tanggal (3 pertanyaan):") < text.index(
+        "Kantor KPU lain (2 pertanyaan):"
+    )
+    assert f"• 3× {FACT_QUESTION} (terakhir " in text and " WIB)" in text
+    assert "&lt;script&gt;" in text  # escaped
+    assert "klub mancing" not in text and "pertanyaan lama" not in text  # a real miss; outside 30 days
+    await bot.admin("/diluarcakupan 90")
+    assert "pertanyaan lama" in bot.last()
+
+
+async def test_out_of_scope_fits_one_message_however_much_was_declined(bot: Harness) -> None:
+    reasons = ["fact_question", "other_office", "other_agency", "definition", "bot_task", "chitchat"]
+    await stored(
+        bot.store,
+        *(record(f"{'x' * 150} {r} {i}", reason=r) for r in reasons for i in range(20)),
+    )
+    await bot.admin("/diluarcakupan")
+    text = bot.last()
+    assert "120 pertanyaan" in text and all("(20 pertanyaan)" in text for _ in reasons)
+    assert "pertanyaan lain" in text  # the rest is counted, not listed
+
+
+async def test_export_sends_the_log_as_an_excel_workbook(bot: Harness) -> None:
+    from openpyxl import load_workbook
+
     await bot.send(fakes.private_text(SDM_QUESTION))
     await bot.send(fakes.private_text('=HYPERLINK("http://x") siapa?'))
     await stored(bot.store, record("pertanyaan lama", ago=timedelta(days=40)))
     bot.api.reset()
-    await bot.admin("/export 30")
+    await bot.admin("/ekspor 30")
     (call,) = bot.api.calls("sendDocument")
     upload = call["document"]
-    assert re.fullmatch(r"tupoksi-log-\d{8}\.csv", upload.filename)
-    assert "2 baris" in call["caption"] and "30 hari terakhir" in call["caption"]
-    rows = list(csv.DictReader(io.StringIO(upload.content.decode("utf-8-sig"))))
-    assert list(rows[0]) == list(EXPORT_COLUMNS)
-    assert [r["text"] for r in rows] == [SDM_QUESTION, '\'=HYPERLINK("http://x") siapa?']  # formula guarded
-    assert rows[0]["answered"] == "1" and rows[0]["subbag_id"] == "subbag-sdm"
+    assert re.fullmatch(r"tupoksi-log-\d{8}\.xlsx", upload.filename)
+    assert "2 baris" in call["caption"] and "30 hari terakhir" in call["caption"] and "WIB" in call["caption"]
+    sheet = load_workbook(io.BytesIO(upload.content)).active
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, (c.value for c in line), strict=True)) for line in sheet.iter_rows(min_row=2)]
+    assert [r["Pertanyaan"] for r in rows] == [SDM_QUESTION, '=HYPERLINK("http://x") siapa?']
+    assert sheet.cell(3, 3).data_type == "s"  # a question, never a formula
+    first = rows[0]
+    assert (
+        first["Terjawab"] == "ya"
+        and first["Divisi"] == "Divisi SDM dan Litbang"
+        and first["Sub Bagian"] == "Subbag SDM"
+    )
+    assert first["Tugas Divisi"].startswith("#") and first["Tugas Sub Bagian"].startswith(
+        "#"
+    )  # both cited duties
+    assert isinstance(first["Waktu (WIB)"], datetime)
+    asked = (await bot.store.query(first["ID pertanyaan"])).asked_at
+    assert first["Waktu (WIB)"] == asked.astimezone(time_zone("Asia/Jakarta")).replace(
+        tzinfo=None, microsecond=first["Waktu (WIB)"].microsecond
+    )
 
-    await bot.admin("/export")
+    await bot.admin("/export")  # the English alias
     assert "3 baris" in bot.api.calls("sendDocument")[-1]["caption"]
 
 
@@ -535,8 +724,9 @@ async def test_reload_of_a_broken_kb_keeps_the_old_one_and_says_where(
         await bot.admin("/reload")
         text = "\n".join(bot.api.sent_texts())
         assert "tidak valid" in text and "tetap memakai versi lama" in text
-        assert "knowledge/units/subbag-sdm.yaml:" in text and "invalid YAML" in text
-        assert "knowledge/units/subbag-hukum.yaml" in text
+        assert "knowledge/units/subbag-sdm.yaml:3: YAML tidak valid" in text and "invalid YAML" not in text
+        assert "knowledge/units/subbag-hukum.yaml:1: kunci 'level' belum ada di unit" in text
+        assert "pesan teknis" not in text  # every problem was said in Indonesian
         assert bot.d.service.matcher is matcher
         await bot.send(fakes.private_text(SDM_QUESTION))
         assert "Sub Bagian Sumber Daya Manusia" in bot.last()
@@ -692,7 +882,10 @@ def test_run_closes_the_database_even_when_ptb_stops_half_way(
 def test_teach_menu_offers_every_divisi_and_sub_bagian(kb: KnowledgeBase) -> None:
     from bot.text.admin import teach_buttons
 
-    data = [b.data for row in teach_buttons(kb, "0123456789abcdef", ["subbag-sdm"]) for b in row]
+    keyboard = teach_buttons(kb, "0123456789abcdef", ["subbag-sdm"])
+    assert all(len(row) == 1 for row in keyboard)  # one per row: a phone shows the whole name
+    assert max(len(b.text) for row in keyboard for b in row) <= PHONE_FULL_ROW
+    data = [b.data for row in keyboard for b in row]
     expected = [u.id for level in (Level.DIVISI, Level.SUBBAG) for u in listable_units(kb, level)]
     assert [d.split(":")[2] for d in data[:-1]] == expected
     assert data[-1] == "t1:0123456789abcdef:-"

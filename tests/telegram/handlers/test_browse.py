@@ -19,7 +19,7 @@ async def test_start_introduces_the_bot_with_three_example_buttons(bot: Harness)
     (reply,) = bot.sent()
     assert "Tupoksi Bot" in reply["text"]
     assert "/divisi" in reply["text"] and "/struktur" in reply["text"]
-    assert "/reload" not in reply["text"]  # not an admin
+    assert "/muatulang" not in reply["text"] and "/reload" not in reply["text"]  # not an admin
     labels = [label for label, _ in buttons(reply)]
     assert labels == list(EXAMPLE_QUESTIONS)
     assert all(data.startswith("q1:") for _, data in buttons(reply))
@@ -27,7 +27,8 @@ async def test_start_introduces_the_bot_with_three_example_buttons(bot: Harness)
 
 async def test_help_lists_admin_commands_only_for_admins_in_private(bot: Harness) -> None:
     await bot.send(fakes.command("/help", user_id=ADMIN_ID))
-    assert "/reload" in bot.api.last_text() and "/unanswered" in bot.api.last_text()
+    assert "/muatulang" in bot.api.last_text() and "/tinjau [hari]" in bot.api.last_text()
+    assert "/unanswered" not in bot.api.last_text()  # the English aliases work but are not advertised
 
 
 async def test_help_in_a_group_explains_mention_reply_and_tanya(bot: Harness) -> None:
