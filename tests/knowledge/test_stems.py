@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -59,17 +61,18 @@ def test_a_corrupt_cache_is_ignored(
     assert answers(build_matcher(kb, directory=tmp_path)) == answers(shared_matcher)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+@pytest.mark.parametrize("error", [errno.EROFS, errno.ENOSPC, errno.EACCES])
 def test_an_unwritable_cache_dir_is_harmless(
-    kb: KnowledgeBase, shared_matcher: Matcher, tmp_path: Path
+    kb: KnowledgeBase, shared_matcher: Matcher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: int
 ) -> None:
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
-        assert answers(build_matcher(kb, directory=locked / "sub")) == answers(shared_matcher)
-    finally:
-        locked.chmod(0o700)
+    """A read-only, full or forbidden cache folder (faked: CI runs as root, who may write anywhere)."""
+
+    def refuse(*args: object, **kwargs: object) -> tuple[int, str]:
+        raise OSError(error, os.strerror(error))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    assert answers(build_matcher(kb, directory=tmp_path / "sub")) == answers(shared_matcher)
+    assert not cache_path(kb, tmp_path / "sub").exists()
 
 
 def test_a_cache_dir_that_is_a_file_is_harmless(
