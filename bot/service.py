@@ -171,6 +171,13 @@ class Service:
         answered_so = result.answered and bool(ranking) and ranking[0].unit_id == unit.id
         return Taught(learned_id, resolved, still_unanswered=not answered_so)
 
+    async def set_duty(self, database: Database, phrase: LearnedPhrase, duty: int) -> None:
+        """The taught phrase means this duty of its unit: stored, and cited by answers at once."""
+        async with self.lock:
+            await database.set_learned_duty(phrase.id, duty)
+            self.matcher.remove_phrase(phrase.unit_id, phrase.phrase)
+            self.matcher.add_phrase(phrase.unit_id, phrase.phrase, duty)
+
     async def forget(self, database: Database, learned_id: int) -> LearnedPhrase | None:
         """Undo a teaching: the phrase leaves the database and the matcher (None: no such phrase)."""
         async with self.lock:
@@ -213,7 +220,7 @@ async def apply_learned(database: Database, matcher: Matcher) -> tuple[int, list
         if unit is None or unit.level != phrase.level:
             skipped.append(phrase)
             continue
-        applied += matcher.add_phrase(unit.id, phrase.phrase)
+        applied += matcher.add_phrase(unit.id, phrase.phrase, phrase.duty)
     if skipped:
         logger.warning(
             "learned phrase(s) %s point at units not in KB %s; not applied",

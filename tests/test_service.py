@@ -63,6 +63,27 @@ async def test_teach_is_one_unit_per_level_and_forget_undoes_it(
     assert not service.matcher.match(UNKNOWN).answered
 
 
+async def test_a_taught_phrase_cites_the_duty_the_admin_picked_now_and_after_a_restart(
+    kb: KnowledgeBase, database: Database
+) -> None:
+    service = Service(Matcher(kb), database)
+    _, question_id = service.ask(UNKNOWN, source=Source.PRIVATE)
+    await database.flush()
+    record = await database.query(question_id)
+    assert record is not None
+    taught = await service.teach(database, record, kb.unit("subbag-sdm"), admin_id=1)
+    assert isinstance(taught, Taught)
+    assert service.matcher.match(UNKNOWN).subbag[0].duty is None  # no duty picked yet
+
+    (phrase,) = await service.taught(database, record.normalized)
+    await service.set_duty(database, phrase, 3)  # "usulan kesejahteraan pegawai"
+    assert str(service.matcher.match(UNKNOWN).subbag[0].duty) == "subbag-sdm#3"
+
+    restarted = Service(Matcher(kb), database)
+    assert await restarted.apply_learned() == 1
+    assert str(restarted.matcher.match(UNKNOWN).subbag[0].duty) == "subbag-sdm#3"
+
+
 async def test_a_question_without_words_cannot_be_taught(kb: KnowledgeBase, database: Database) -> None:
     service = Service(Matcher(kb), database)
     _, question_id = service.ask("?!", source=Source.PRIVATE)

@@ -363,14 +363,16 @@ class Matcher:
 
     # -- learning ----------------------------------------------------------------------
 
-    def add_phrase(self, unit_id: str, phrase: str) -> bool:
-        """Teach: questions like ``phrase`` belong to ``unit_id``. No rebuild needed."""
+    def add_phrase(self, unit_id: str, phrase: str, duty: int | None = None) -> bool:
+        """Teach: questions like ``phrase`` belong to ``unit_id`` (and, when given, its duty
+        ``duty``, which the answer then cites). No rebuild needed."""
         unit = self.kb.unit(unit_id)
         terms = self.normalizer.terms(phrase)
         if not terms:
             return False
-        target = _Target(unit.level, unit.id, self.config.learned_factor, None)
-        return self._add_doc([terms], [target], None, learned=True, phrase=phrase) is not None
+        cite = DutyRef(unit.id, duty) if duty is not None and unit.duty(duty) is not None else None
+        target = _Target(unit.level, unit.id, self.config.learned_factor, cite)
+        return self._add_doc([terms], [target], cite, learned=True, phrase=phrase) is not None
 
     def remove_phrase(self, unit_id: str, phrase: str) -> bool:
         """Undo :meth:`add_phrase`; True if something was removed."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+from collections.abc import Callable
 
 import pytest
 
@@ -26,7 +27,7 @@ from tests.support.bot_process import (
     wait_until_ready,
     wait_while_alive,
 )
-from tests.support.fake_bot_api import FakeBotApi
+from tests.support.fake_bot_api import Call, FakeBotApi
 
 pytestmark = pytest.mark.e2e
 
@@ -111,3 +112,73 @@ def test_real_bot_process_answers_and_stops_cleanly(fake_api: FakeBotApi, bot_pr
     assert len(polls) < 50, f"{len(polls)} getUpdates calls: is the bot long polling?"
     assert all(float(c.params.get("timeout") or 0) > 0 for c in polls[:-1])
     assert not [c for c in api.calls() if c.status != 200 and c.method != "getUpdates"]
+
+
+def _buttons(call: Call) -> list[tuple[str, str]]:
+    markup = call.params.get("reply_markup")
+    rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
+    return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
+
+def test_review_teach_reask_and_export_in_the_real_process(
+    fake_api: FakeBotApi, bot_process: BotProcess
+) -> None:
+    """An admin reviews an unanswered question, teaches its unit and duty, the asker's next
+    question is answered with that duty, and the export arrives as an Excel workbook."""
+    api, bot = fake_api, bot_process
+    wait_until_ready(api, bot)
+    asker, admin = 700_101, 42  # 42 is ADMIN_IDS in the process's environment
+    question = "siapa yang urus klub mancing"
+
+    api.send_private_text(asker, question)
+    wait_while_alive(
+        api,
+        bot,
+        message_to(asker, lambda c: "dicatat" in plain(c.params["text"])),
+        REPLY_TIMEOUT,
+        "not found",
+    )
+
+    api.send_command(admin, "tinjau")
+    listing = wait_while_alive(
+        api,
+        bot,
+        message_to(admin, lambda c: question in plain(c.params["text"])),
+        REPLY_TIMEOUT,
+        "review list",
+    )
+    (teach,) = [data for label, data in _buttons(listing) if label.startswith("🎓")]
+    api.press_button(listing.result, teach)
+
+    def edited(check: str) -> Callable[[Call], bool]:
+        return lambda c: (
+            c.method in ("editMessageText", "sendMessage")
+            and c.ok
+            and c.params.get("chat_id") == admin
+            and check in plain(c.params.get("text"))
+        )
+
+    menu = wait_while_alive(api, bot, edited("Ajarkan jawaban"), REPLY_TIMEOUT, "the teach menu")
+    (unit,) = [data for _, data in _buttons(menu) if data.endswith(":subbag-sdm")]
+    api.press_button(int(menu.params.get("message_id") or menu.result["message_id"]), unit, chat_id=admin)
+    duties = wait_while_alive(api, bot, edited("Tugas Subbag SDM yang mana?"), REPLY_TIMEOUT, "the duty menu")
+    (duty,) = [data for label, data in _buttons(duties) if label.startswith("#3 ")]
+    api.press_button(int(duties.params["message_id"]), duty, chat_id=admin)
+    wait_while_alive(
+        api, bot, lambda c: c.method == "answerCallbackQuery" and "#3" in str(c.params), 10, "ok"
+    )
+
+    # The asker, asking in other words, now gets the taught unit and the duty picked.
+    api.send_private_text(asker, "klub mancing pegawai dikelola siapa?")
+    answer = wait_while_alive(api, bot, message_to(asker, mentions_sdm), REPLY_TIMEOUT, "the taught answer")
+    assert "Tugas #3" in plain(answer.params["text"])
+
+    api.send_command(admin, "ekspor")
+    export = wait_while_alive(
+        api,
+        bot,
+        lambda c: c.method == "sendDocument" and c.ok and c.params.get("chat_id") == admin,
+        REPLY_TIMEOUT,
+        "the export",
+    )
+    assert str(export.result["document"]["file_name"]).endswith(".xlsx")

@@ -261,7 +261,7 @@ async def _pick_duty(
     if phrase is None or unit is None or not number.isdigit() or unit.duty(int(number)) is None:
         await callback.answer(STALE_BUTTON_TEXT)
         return
-    await database.set_learned_duty(phrase.id, int(number))
+    await service.set_duty(database, phrase, int(number))
     await callback.answer(duty_picked_text(unit, int(number)))
     taught = await service.taught(database, record.normalized)
     keyboard = teach_buttons(service.kb, question_id, [p.unit_id for p in taught])
