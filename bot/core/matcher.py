@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from bot.core.cues import SURFACE, Cue, Cues, Phrases, by_first, phrase_spans
 from bot.core.model import Duty, DutyRef, KnowledgeBase, Level, Unit
-from bot.core.normalize import Normalized, Normalizer, has_visible_text
+from bot.core.normalize import Group, Normalized, Normalizer, has_visible_text
 
 if TYPE_CHECKING:  # numpy is imported when first needed: it costs ~0.1 s of every CLI start
     import numpy as np
@@ -505,6 +505,17 @@ class Matcher:
         touched = touched[np.argsort(-mass[touched], kind="stable")]
         return dict(zip(touched.tolist(), mass[touched].tolist(), strict=True)), total, query_terms
 
+    def _options(self, group: Group) -> tuple[tuple[str, ...], ...]:
+        """The readings of a question word to credit.
+
+        An acronym the KB itself uses ("sirekap") means what the KB says it means; its
+        spelled-out words ("... rekapitulasi") would pull in other duties.
+        """
+        options = group.options
+        if len(options) > 1 and len(options[0]) == 1 and len(self._index.get(options[0][0], ())) >= 2:
+            return options[:1]
+        return options
+
     def _coverage_array(self, norm: Normalized) -> tuple[np.ndarray, float, set[str]]:
         """:meth:`_coverage_dict` with numpy posting lists: the same additions in the same order."""
         import numpy as np
@@ -527,10 +538,7 @@ class Matcher:
                     continue
             credit = np.zeros(size)
             weight = 0.0
-            options = group.options
-            if len(options) > 1 and len(options[0]) == 1 and len(self._index.get(options[0][0], ())) >= 2:
-                options = options[:1]
-            for option in options:
+            for option in self._options(group):
                 weights = [idf(t) for t in option]
                 weight = max(weight, sum(weights) / len(weights))
                 denominator = sum(weights) or 1.0
@@ -573,12 +581,7 @@ class Matcher:
                     continue
             credit: dict[int, float] = {}
             weight = 0.0
-            options = group.options
-            if len(options) > 1 and len(options[0]) == 1 and len(self._index.get(options[0][0], ())) >= 2:
-                # An acronym the KB itself uses ("sirekap") means what the KB says it means; its
-                # spelled-out words ("... rekapitulasi") would pull in other duties.
-                options = options[:1]
-            for option in options:
+            for option in self._options(group):
                 weights = [idf(t) for t in option]
                 weight = max(weight, sum(weights) / len(weights))
                 denominator = sum(weights) or 1.0
