@@ -12,7 +12,7 @@ from bot.core.matcher import Matcher
 from bot.core.model import KnowledgeBase, Level
 from bot.knowledge.loader import KnowledgeBaseError
 from bot.service import AlreadyTaught, NoQuestionLog, NotTeachable, Service, Taught
-from bot.storage import Database, Source, open_database
+from bot.storage import Database, QueryRecord, Source, open_database
 from tests.support.fakes import RecordingLog
 
 UNKNOWN = "siapa yang urus klub mancing"
@@ -25,6 +25,15 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
         yield db
     finally:
         await db.close()
+
+
+async def _asked(service: Service, database: Database, question: str) -> QueryRecord:
+    """Ask ``question`` through the service and read back its logged record."""
+    _, question_id = service.ask(question, source=Source.PRIVATE)
+    await database.flush()
+    record = await database.query(question_id)
+    assert record is not None
+    return record
 
 
 def test_ask_answers_and_logs_with_its_source(kb: KnowledgeBase) -> None:
@@ -44,10 +53,7 @@ async def test_teach_is_one_unit_per_level_and_forget_undoes_it(
     kb: KnowledgeBase, database: Database
 ) -> None:
     service = Service(Matcher(kb), database)
-    _, question_id = service.ask(UNKNOWN, source=Source.PRIVATE)
-    await database.flush()
-    record = await database.query(question_id)
-    assert record is not None
+    record = await _asked(service, database, UNKNOWN)
     keuangan, sdm = kb.unit("subbag-keuangan"), kb.unit("subbag-sdm")
 
     taught = await service.teach(database, record, keuangan, admin_id=1)
@@ -67,10 +73,7 @@ async def test_a_taught_phrase_cites_the_duty_the_admin_picked_now_and_after_a_r
     kb: KnowledgeBase, database: Database
 ) -> None:
     service = Service(Matcher(kb), database)
-    _, question_id = service.ask(UNKNOWN, source=Source.PRIVATE)
-    await database.flush()
-    record = await database.query(question_id)
-    assert record is not None
+    record = await _asked(service, database, UNKNOWN)
     taught = await service.teach(database, record, kb.unit("subbag-sdm"), admin_id=1)
     assert isinstance(taught, Taught)
     assert service.matcher.match(UNKNOWN).subbag[0].duty is None  # no duty picked yet
