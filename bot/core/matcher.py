@@ -505,6 +505,15 @@ class Matcher:
         touched = touched[np.argsort(-mass[touched], kind="stable")]
         return dict(zip(touched.tolist(), mass[touched].tolist(), strict=True)), total, query_terms
 
+    def _plain_term(self, group: Group) -> str | None:
+        """The word's one term when it has no other reading and no prefix-related KB words:
+        most words, credited in one pass (the same sums as the general path)."""
+        if len(group.options) == 1 and len(group.options[0]) == 1:
+            term = group.options[0][0]
+            if not self._related(term):
+                return term
+        return None
+
     def _options(self, group: Group) -> tuple[tuple[str, ...], ...]:
         """The readings of a question word to credit.
 
@@ -526,16 +535,14 @@ class Matcher:
         covered = np.zeros(size)
         total = 0.0
         for group in norm.groups:
-            if len(group.options) == 1 and len(group.options[0]) == 1:
-                term = group.options[0][0]
-                related = self._related(term)
-                if not related:
-                    weight = idf(term)
-                    total += weight
-                    postings = self._posting(term)
-                    if postings is not None:
-                        covered[postings] += weight
-                    continue
+            term = self._plain_term(group)
+            if term is not None:
+                weight = idf(term)
+                total += weight
+                postings = self._posting(term)
+                if postings is not None:
+                    covered[postings] += weight
+                continue
             credit = np.zeros(size)
             weight = 0.0
             for option in self._options(group):
@@ -569,16 +576,13 @@ class Matcher:
         covered: dict[int, float] = defaultdict(float)
         total = 0.0
         for group in norm.groups:
-            if len(group.options) == 1 and len(group.options[0]) == 1:
-                # Most words: one term, full credit wherever it occurs (one pass, same sums).
-                term = group.options[0][0]
-                related = self._related(term)
-                if not related:
-                    weight = idf(term)
-                    total += weight
-                    for index in self._index.get(term, ()):
-                        covered[index] += weight
-                    continue
+            term = self._plain_term(group)
+            if term is not None:
+                weight = idf(term)
+                total += weight
+                for index in self._index.get(term, ()):
+                    covered[index] += weight
+                continue
             credit: dict[int, float] = {}
             weight = 0.0
             for option in self._options(group):
@@ -631,6 +635,7 @@ class Matcher:
         gamma = 1.0 - alpha - beta
         saturation = cfg.evidence_saturation
         query_idf = {t: self.idf(t) for t in query_terms}
+        score_of = _DutyScorer(self, covered, total, query_terms, query_idf)
         # The upper bound of a duty's score (field cover 1) grows with its mass: visit by mass.
         order = sorted(covered, key=covered.__getitem__, reverse=True)
         position = 0
@@ -647,12 +652,7 @@ class Matcher:
                     break
                 index = order[position]
                 position += 1
-                score = (
-                    alpha * mass / total
-                    + beta * self._field_cover(index, query_terms, query_idf)
-                    + gamma * min(1.0, mass / saturation)
-                )
-                heapq.heappush(scored, (-score, index))
+                heapq.heappush(scored, (-score_of(index), index))
             negative, index = heapq.heappop(scored)
             score = -negative
             if score < floor:
@@ -677,7 +677,6 @@ class Matcher:
             level: tuple(sorted(units.values(), key=lambda c: (-c.score, c.unit_id))[:limit])
             for level, units in best.items()
         }
-        score_of = _DutyScorer(self, covered, total, query_terms, query_idf)
         for level in (Level.DIVISI, Level.SUBBAG):
             rankings[level] = tuple(self._cite(c, score_of) for c in rankings[level])
         return rankings, max(covered.values()) / total
