@@ -33,6 +33,9 @@ _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 # Punctuation, symbols (emoji), controls and separators: anything not a letter, digit or mark.
 _NON_WORD = re.compile(r"[^\w\u0300-\u036f]|_", re.UNICODE)
 _REDUPLICATION_SUFFIX = re.compile(r"^([^\W\d_]{3,})2$")
+# A doubled question word is an indefinite pronoun, not a question: "ga bisa upload apa2"
+# (anything), "jangan kasih ke siapa-siapa" (anyone).
+_INDEFINITE = {"apa": "apapun", "siapa": "siapapun", "mana": "manapun", "kapan": "kapanpun"}
 _VOWELS = "aeiou"
 # Laughter as typed in chat: wkwk, hahaha, hehe, hihi, awokwok, xixi; read as one word.
 _LAUGHTER = re.compile(r"^(?:(?:wk)+w?|(?:ha)+h?|(?:he)+h?|(?:hi)+h?|a?(?:wo?k)+|(?:xi)+|(?:ck)+|lol)$")
@@ -100,10 +103,11 @@ def tokenize(text: str) -> list[str]:
         if token.isdigit():
             continue
         if match := _REDUPLICATION_SUFFIX.match(token):
-            token = match.group(1)
+            token = _INDEFINITE.get(match.group(1), match.group(1))
         if (len(token) >= _LAUGHTER_MIN or token == "lol") and _LAUGHTER.match(token):
             token = "haha"
         if tokens and tokens[-1] == token:  # "masalah-masalah" -> one word
+            tokens[-1] = _INDEFINITE.get(token, token)
             continue
         if tokens and (tokens[-1], token) in _COMPOUNDS:  # "perundang-undangan" -> one word
             tokens[-1] = _COMPOUNDS[tokens[-1], token]
