@@ -61,6 +61,9 @@ _VERB_PREFIXES = ("di", "me", "ny", "ng")
 # Demonstratives after a word that make it the subject ("bot ini").
 _THIS = frozenset({"ini", "itu", "tea", "iki", "kuwi", "kien", "ieu", "eta", "this", "that", "the"})
 
+# Modal verbs between "yang" and the verb of doing ("yang bisa bikinin", "yang harus ngisi").
+_MODALS = frozenset({"bisa", "dapat", "boleh", "harus", "perlu", "biasa", "biasanya", "akan", "sedang"})
+
 # "You" as people address a bot ("kamu bot ya?").
 _YOU = frozenset({"kamu", "anda", "lu", "lo", "elu", "maneh", "sampeyan", "kowe", "sira"})
 
@@ -165,6 +168,8 @@ class Cues:
         asking = {span.start for span in questions}
         for i, word in enumerate(words[:-1]):
             following = i + 1
+            if word == "yang" and words[following] in _MODALS:  # "yang bisa bikinin"
+                following = min(following + 1, len(words) - 1)
             if lemmas[following] in self._stopwords or following in asking:
                 continue
             if word == "yang" or (i in asking and word in _WHO):

@@ -748,7 +748,8 @@ class Matcher:
         request = cues.has(norm, Cue.REQUEST)
         if cues.at_other_office(norm) and not cues.has(norm, Cue.THIS_OFFICE):
             return Reason.OTHER_OFFICE
-        if cues.at_other_agency(norm):
+        if cues.at_other_agency(norm) and not (handler and cues.has(norm, Cue.THIS_OFFICE)):
+            # "sengketa di Bawaslu, yang ngurus dari KPU kita siapa?" is this office's work
             return Reason.OTHER_AGENCY
         if cues.has(norm, Cue.SERVICE):
             return Reason.OTHER_AGENCY
