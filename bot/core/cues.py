@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from enum import StrEnum
 
+from rapidfuzz import fuzz, process
+
 from bot.core.model import Lexicon
 from bot.core.normalize import Normalized, Normalizer, tokenize
 
@@ -63,6 +65,13 @@ _THIS = frozenset({"ini", "itu", "tea", "iki", "kuwi", "kien", "ieu", "eta", "th
 
 # Modal verbs between "yang" and the verb of doing ("yang bisa bikinin", "yang harus ngisi").
 _MODALS = frozenset({"bisa", "dapat", "boleh", "harus", "perlu", "biasa", "biasanya", "akan", "sedang"})
+
+# Bot task verbs this long or longer are recognised with a typo, at this rapidfuzz ratio.
+_TASK_TYPO_LENGTH = 7
+_TASK_TYPO_SCORE = 88.0
+
+# "buat" is a stopword as "for" ("buat kita") but the verb "make" after "yang" ("yang bikin").
+_MAKE = frozenset({"buat"})
 
 # "You" as people address a bot ("kamu bot ya?").
 _YOU = frozenset({"kamu", "anda", "lu", "lo", "elu", "maneh", "sampeyan", "kowe", "sira"})
@@ -125,6 +134,8 @@ class Cues:
         self._at_offices = by_first([p for p in offices if p and p[0] == "di"])
         # Bot tasks are matched on the words as typed: "penghitungan" must not read as "hitung".
         self._bot_tasks = by_first([tuple(tokenize(t)) for t in lexicon.bot_tasks if tokenize(t)])
+        self._is_known = normalizer.is_known
+        self._task_verbs = sorted(verb for verb in self._bot_tasks if len(verb) >= _TASK_TYPO_LENGTH)
         self._stopwords = lexicon.stopwords
         self._informal = lexicon.informal
 
@@ -170,7 +181,9 @@ class Cues:
             following = i + 1
             if word == "yang" and words[following] in _MODALS:  # "yang bisa bikinin"
                 following = min(following + 1, len(words) - 1)
-            if lemmas[following] in self._stopwords or following in asking:
+            if (
+                lemmas[following] in self._stopwords and words[following] not in _MAKE
+            ) or following in asking:
                 continue
             if word == "yang" or (i in asking and word in _WHO):
                 return True
@@ -212,7 +225,7 @@ class Cues:
         ``leading``: only as the message's first verb ("tolong rangkum ...", "rekapin dong"),
         an order to the bot even when a handler phrase follows ("kirim ke sini").
         """
-        tokens = tokenize(question)
+        tokens = [self._task_word(token) for token in tokenize(question)]
         starts = range(len(tokens))
         if leading:
             first = next((i for i, token in enumerate(tokens) if token not in _POLITE), len(tokens))
@@ -223,6 +236,13 @@ class Cues:
             if start < len(tokens)
             for phrase in self._bot_tasks.get(tokens[start], ())
         )
+
+    def _task_word(self, token: str) -> str:
+        """A typo of a bot task's verb read as that verb ("terjemahkn" -> "terjemahkan")."""
+        if token in self._bot_tasks or len(token) < _TASK_TYPO_LENGTH or self._is_known(token):
+            return token
+        found = process.extractOne(token, self._task_verbs, scorer=fuzz.ratio, score_cutoff=_TASK_TYPO_SCORE)
+        return found[0] if found else token
 
     def about(self, norm: Normalized, cue: Cue) -> bool:
         """An office or agency is what the question is about, not the source or destination

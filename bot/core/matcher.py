@@ -890,4 +890,6 @@ def _vocabulary(kb: KnowledgeBase) -> list[str]:
             texts += [duty.text, *duty.terms]
     lex = kb.lexicon
     texts += list(lex.acronyms.values())
+    # Typos of the scope gate's topic words count too: "pemenag" is "pemenang".
+    texts += [*lex.fact_topics, *lex.other_services, *lex.personal_life]
     return texts

@@ -66,6 +66,12 @@ def answered_units(matcher: Matcher, question: str) -> tuple[str | None, str | N
         ("Thanks a lot, really appreciate it!", Reason.CHITCHAT),
         ("what's the difference between DPS and DPT?", Reason.DEFINITION),
         ("mau perpanjang kitas buat konsultan asing, ke imigrasi mana?", Reason.OTHER_AGENCY),
+        ("naon ari DPTb teh?", Reason.DEFINITION),
+        ("tolong rangkumin notulen rapat td", Reason.BOT_TASK),
+        ("tolong terjemahin suratnya ke english", Reason.BOT_TASK),
+        ("tolong trjemahkan pengumuman ini ke bahasa sunda", Reason.BOT_TASK),
+        ("siapa pemenang pilbup Serang kmrn?", Reason.FACT_QUESTION),
+        ("sandal saya ketuker di musholla, ada yg liat?", Reason.CHITCHAT),
     ],
 )
 def test_what_is_not_a_who_handles_question_is_declined_with_its_reason(
@@ -91,6 +97,11 @@ def test_what_is_not_a_who_handles_question_is_declined_with_its_reason(
         ("nomer surat keluar minta ke mana ya?", "subbag-umum-logistik"),
         # Another agency as the place of a dispute, but the question is who here handles it.
         ("gugatan di PTUN soal SK penetapan, yang ngurus dari KPU kita siapa?", "subbag-hukum"),
+        # "ngatur" is arranging, not regulations; Jawa Serang "meng" is "ke".
+        ("baliho sosialisasi pilkada di alun-alun saha nu ngatur?", "subbag-teknis-hupmas"),
+        ("pengajuan cuti pegawai kudu matur meng sopo?", "subbag-sdm"),
+        # The office's own car is the office's business, not a private tax errand.
+        ("STNK mobil dinas udah mau abis, yang ngurus perpanjangannya siapa?", "subbag-umum-logistik"),
         # The bot addressed, not asked about.
         ("bot, siapa yang ngurus gaji pegawai?", "subbag-keuangan"),
         # Personal words with a handler phrase: the work is still the office's.
