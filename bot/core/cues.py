@@ -70,6 +70,9 @@ _MODALS = frozenset({"bisa", "dapat", "boleh", "harus", "perlu", "biasa", "biasa
 _TASK_TYPO_LENGTH = 7
 _TASK_TYPO_SCORE = 88.0
 
+# Words that introduce the subject matter of an activity ("pelatihan soal arsip").
+_ABOUT = frozenset({"soal", "tentang", "mengenai", "terkait", "perihal", "about", "regarding", "ngeunaan"})
+
 # "buat" is a stopword as "for" ("buat kita") but the verb "make" after "yang" ("yang bikin").
 _MAKE = frozenset({"buat"})
 
@@ -205,6 +208,16 @@ class Cues:
         return bool(covered) and all(
             i in covered or word in self._stopwords for i, word in enumerate(norm.words)
         )
+
+    def subject_matter(self, norm: Normalized) -> list[range]:
+        """The words after "soal"/"tentang"/"about" when topic words come before them:
+        "konsultasi hukum soal kontrak sewa gudang" is a legal consultation, "training
+        pegawai about archives" a training; "mau tanya soal gaji" keeps "gaji" whole."""
+        words = norm.words
+        for i, word in enumerate(words):
+            if word in _ABOUT and any(g.position < i for g in norm.groups):
+                return [range(i + 1, len(words))]
+        return []
 
     def bot_is_subject(self, norm: Normalized) -> bool:
         """The bot is what the message is about ("bot ini dibikin siapa?", "kamu bisa apa?",

@@ -77,6 +77,8 @@ class MatcherConfig:
     # An unknown question word sharing a long prefix with a KB word counts this much.
     related_credit: float = 0.7
     # A duty counts for the counterpart unit it links to at slightly less than for its own.
+    subject_matter_weight: float = 0.6
+    """How much the words after "soal"/"tentang" count when an activity comes before them."""
     link_factor: float = 0.92
     # Unit names, aliases and keywords: a hint, weaker than a duty.
     profile_factor: float = 0.85
@@ -420,6 +422,7 @@ class Matcher:
             chatter = self._cues.has(norm, Cue.CHITCHAT) or self._cues.has(norm, Cue.ABOUT_BOT)
             reason = Reason.CHITCHAT if chatter else Reason.EMPTY
             return MatchResult(question, norm.text, False, reason, corrections=norm.corrections)
+        norm = norm.weighted(self._cues.subject_matter(norm), self.config.subject_matter_weight)
         named, name_spans = self._named_units(norm)
         if named:
             # The work described decides, not the unit the asker guessed: rank without the
@@ -576,7 +579,7 @@ class Matcher:
         for group in norm.groups:
             term = self._plain_term(group)
             if term is not None:
-                weight = idf(term)
+                weight = idf(term) * group.weight
                 total += weight
                 postings = self._posting(term)
                 if postings is not None:
@@ -599,6 +602,7 @@ class Matcher:
                     if soft:
                         hits[np.unique(np.concatenate(soft))] += w * self.config.related_credit
                 np.maximum(credit, hits / denominator, out=credit)
+            weight *= group.weight
             total += weight
             covered += weight * credit
         return covered, total or 1.0, query_terms
@@ -617,7 +621,7 @@ class Matcher:
         for group in norm.groups:
             term = self._plain_term(group)
             if term is not None:
-                weight = idf(term)
+                weight = idf(term) * group.weight
                 total += weight
                 for index in self._index.get(term, ()):
                     covered[index] += weight
@@ -641,6 +645,7 @@ class Matcher:
                     share = hit / denominator
                     if share > credit.get(index, 0.0):
                         credit[index] = share
+            weight *= group.weight
             total += weight
             for index, share in credit.items():
                 covered[index] += weight * share

@@ -88,6 +88,9 @@ class Group:
     options: tuple[tuple[str, ...], ...]
     position: int = 0
     """Index of the word in :attr:`Normalized.words`."""
+    weight: float = 1.0
+    """How much the word counts: less for the subject matter of an activity ("training
+    <soal kearsipan>"), whose owner is the activity's unit."""
 
     @property
     def terms(self) -> frozenset[str]:
@@ -113,6 +116,13 @@ class Normalized:
     def terms(self) -> frozenset[str]:
         """All terms of all groups."""
         return frozenset(t for g in self.groups for t in g.terms)
+
+    def weighted(self, spans: list[range], weight: float) -> Normalized:
+        """The same question with the words inside ``spans`` counting ``weight`` times."""
+        groups = tuple(
+            replace(g, weight=weight) if any(g.position in span for span in spans) else g for g in self.groups
+        )
+        return replace(self, groups=groups)
 
     def without(self, spans: list[range]) -> Normalized:
         """The same question minus the words inside ``spans`` (e.g. a greeting)."""

@@ -102,6 +102,11 @@ def test_what_is_not_a_who_handles_question_is_declined_with_its_reason(
         ("pengajuan cuti pegawai kudu matur meng sopo?", "subbag-sdm"),
         # The office's own car is the office's business, not a private tax errand.
         ("STNK mobil dinas udah mau abis, yang ngurus perpanjangannya siapa?", "subbag-umum-logistik"),
+        # The activity decides, not its subject matter ("pelatihan soal arsip" is a training).
+        ("pelatihan pegawai soal kearsipan digital siapa yang ngadain?", "subbag-sdm"),
+        ("konsultasi hukum soal kontrak sewa gedung kantor ke siapa?", "subbag-hukum"),
+        ("who organizes training for staff about archive management?", "subbag-sdm"),
+        ("mau tanya soal kenaikan gaji berkala ke siapa ya", "subbag-sdm"),
         # The bot addressed, not asked about.
         ("bot, siapa yang ngurus gaji pegawai?", "subbag-keuangan"),
         # Personal words with a handler phrase: the work is still the office's.
