@@ -73,6 +73,37 @@ _TASK_TYPO_SCORE = 88.0
 # Words that introduce the subject matter of an activity ("pelatihan soal arsip").
 _ABOUT = frozenset({"soal", "tentang", "mengenai", "terkait", "perihal", "about", "regarding", "ngeunaan"})
 
+# Words of a fact phrase that ask for a number or a time.
+_NUMBER_OR_TIME = frozenset({"berapa", "kapan", "when", "many", "much"})
+
+# Qualities: "yang bagus", "yang paling dekat" describe a thing, they name no doing.
+_QUALITIES = frozenset(
+    {
+        "bagus",
+        "enak",
+        "murah",
+        "mahal",
+        "dekat",
+        "terdekat",
+        "jauh",
+        "besar",
+        "kecil",
+        "terbaik",
+        "paling",
+        "cepat",
+        "ramai",
+        "sepi",
+        "bersih",
+        "nyaman",
+        "lengkap",
+        "oke",
+        "mantap",
+        "recommended",
+        "rekomen",
+        "top",
+    }
+)
+
 # "buat" is a stopword as "for" ("buat kita") but the verb "make" after "yang" ("yang bikin").
 _MAKE = frozenset({"buat"})
 
@@ -185,8 +216,10 @@ class Cues:
             if word == "yang" and words[following] in _MODALS:  # "yang bisa bikinin"
                 following = min(following + 1, len(words) - 1)
             if (
-                lemmas[following] in self._stopwords and words[following] not in _MAKE
-            ) or following in asking:
+                (lemmas[following] in self._stopwords and words[following] not in _MAKE)
+                or following in asking
+                or words[following] in _QUALITIES  # "bengkel yang bagus di mana": which, not who
+            ):
                 continue
             if word == "yang" or (i in asking and word in _WHO):
                 return True
@@ -207,6 +240,13 @@ class Cues:
             covered.update(span)
         return bool(covered) and all(
             i in covered or word in self._stopwords for i, word in enumerate(norm.words)
+        )
+
+    def asks_number_or_time(self, norm: Normalized) -> bool:
+        """A fact phrase that asks how many, which number or when ("nomor berapa", "kapan")."""
+        return any(
+            _NUMBER_OR_TIME.intersection(norm.words[span.start : span.stop])
+            for span in self.spans(norm, Cue.FACT)
         )
 
     def subject_matter(self, norm: Normalized) -> list[range]:

@@ -750,6 +750,8 @@ class Matcher:
         cues = self._cues
         handler = cues.handler(norm) or cues.asks_who_does(norm, question) or self._claimed(norm)
         asks = cues.question_word(norm)
+        if handler and not asks and cues.asks_number_or_time(norm):
+            handler = False  # "PKPU nomor berapa yang ngatur kampanye?" asks a number, not who
         request = cues.has(norm, Cue.REQUEST)
         if cues.at_other_office(norm) and not cues.has(norm, Cue.THIS_OFFICE):
             return Reason.OTHER_OFFICE

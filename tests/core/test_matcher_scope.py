@@ -72,6 +72,8 @@ def answered_units(matcher: Matcher, question: str) -> tuple[str | None, str | N
         ("tolong trjemahkan pengumuman ini ke bahasa sunda", Reason.BOT_TASK),
         ("siapa pemenang pilbup Serang kmrn?", Reason.FACT_QUESTION),
         ("sandal saya ketuker di musholla, ada yg liat?", Reason.CHITCHAT),
+        ("warung kopi yang enak deket kantor di mana ya?", Reason.CHITCHAT),
+        ("Perbawaslu nomor berapa yang ngatur pengawasan kampanye?", Reason.FACT_QUESTION),
     ],
 )
 def test_what_is_not_a_who_handles_question_is_declined_with_its_reason(
