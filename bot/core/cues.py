@@ -8,6 +8,7 @@ questions before any score counts; nothing here knows about duties or units.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from enum import StrEnum
 
@@ -72,6 +73,13 @@ _TASK_TYPO_SCORE = 88.0
 
 # Words that introduce the subject matter of an activity ("pelatihan soal arsip").
 _ABOUT = frozenset({"soal", "tentang", "mengenai", "terkait", "perihal", "about", "regarding", "ngeunaan"})
+
+# Numbers as typed ("1.350.000.000", "2,5") and what makes two of them a sum for the bot.
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_OPERATOR = re.compile(r"\d\s*(?:[x*/+=×÷]|%\s*(?:dari|of|x|kali))\s*\d")
+_COMPUTING = frozenset(
+    {"hitung", "hitungin", "itung", "itungin", "dikali", "dibagi", "ditambah", "calculate"}
+)
 
 # Words of a fact phrase that ask for a number or a time.
 _NUMBER_OR_TIME = frozenset({"berapa", "kapan", "when", "many", "much"})
@@ -241,6 +249,14 @@ class Cues:
         return bool(covered) and all(
             i in covered or word in self._stopwords for i, word in enumerate(norm.words)
         )
+
+    @staticmethod
+    def computes(question: str) -> bool:
+        """Arithmetic for the bot: two numbers and an operator or a word of computing."""
+        if len(_NUMBER.findall(question)) < 2:
+            return False
+        words = set(tokenize(question))
+        return bool(_OPERATOR.search(question)) or bool(words & _COMPUTING)
 
     def asks_number_or_time(self, norm: Normalized) -> bool:
         """A fact phrase that asks how many, which number or when ("nomor berapa", "kapan")."""
