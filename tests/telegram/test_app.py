@@ -6,7 +6,6 @@ import signal
 from typing import Any
 
 import pytest
-from telegram import Update
 from telegram.error import InvalidToken
 from telegram.ext import Application
 
@@ -70,8 +69,8 @@ class _Runs:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.error = error
 
-    def polling(self, app: Application, **kwargs: Any) -> None:
-        self.calls.append(("polling", kwargs))
+    async def polling(self, app: Application) -> None:
+        self.calls.append(("polling", {}))
         if self.error:
             raise self.error
 
@@ -84,17 +83,16 @@ def runs(monkeypatch: pytest.MonkeyPatch) -> _Runs:
     recorder = _Runs()
     monkeypatch.setattr(telegram_app, "setup_logging", lambda settings: None)  # keep pytest's logging
     # Plain functions, so they bind to the application like the methods they replace.
-    monkeypatch.setattr(Application, "run_polling", lambda app, **kw: recorder.polling(app, **kw))
+    monkeypatch.setattr(telegram_app, "serve_polling", recorder.polling)
     monkeypatch.setattr(Application, "run_webhook", lambda app, **kw: recorder.webhook(app, **kw))
     return recorder
 
 
-def test_run_long_polls_all_update_types_and_stops_on_sigint_and_sigterm(runs: _Runs) -> None:
+def test_run_long_polls_and_stops_on_sigint_and_sigterm(runs: _Runs) -> None:
     assert run_bot(Settings(token=TOKEN)) == 0
-    ((mode, kwargs),) = runs.calls
+    ((mode, _),) = runs.calls
     assert mode == "polling"
-    assert kwargs["allowed_updates"] == Update.ALL_TYPES
-    assert {signal.SIGINT, signal.SIGTERM} <= set(kwargs["stop_signals"])
+    assert {signal.SIGINT, signal.SIGTERM} <= set(telegram_app.STOP_SIGNALS)
 
 
 def test_run_uses_a_webhook_when_one_is_configured(runs: _Runs) -> None:
