@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sqlite3
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -90,13 +91,12 @@ _BAD_ITEM_ERRORS = (
 )
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str every surrogate is a lone one
+
+
 def clean_text(text: str) -> str:
     """``text`` storable as UTF-8: a lone surrogate (from a JSON escape) becomes U+FFFD."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-    return text
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _label(item: Item) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,9 +16,12 @@ from bot.core.matcher import Matcher
 from bot.core.model import KnowledgeBase
 from bot.telegram import app as telegram_app
 from bot.telegram.app import build_application, run_bot
+from bot.telegram.context import deps
+from bot.telegram.lifecycle import open_storage
 from bot.text.answers import ADMIN_COMMANDS, PUBLIC_COMMANDS
 from tests.support.fakes import TOKEN, FakeRequest
 from tests.support.harness import ADMIN_ID, running
+from tests.support.storage import rec
 
 # -- start-up ---------------------------------------------------------------------------
 
@@ -60,6 +65,43 @@ async def test_api_base_url_points_the_bot_at_another_server(
     assert app.bot.base_url == f"http://127.0.0.1:8081/bot{TOKEN}"
     assert app.bot.base_file_url == f"http://127.0.0.1:8081/file/bot{TOKEN}"
     assert app.bot.defaults is not None and app.bot.defaults.parse_mode == "HTML"
+
+
+def test_a_base_url_ending_in_a_slash_is_the_same_address(kb: KnowledgeBase, shared_matcher: Matcher) -> None:
+    """PTB appends the token: ".../bot/" would give ".../bot/<token>", a 404 read as a rejected token."""
+    settings = Settings(token=TOKEN, api_base_url="http://127.0.0.1:8081/bot/")
+    app = build_application(
+        settings, kb, shared_matcher, request=FakeRequest(), updates_request=FakeRequest()
+    )
+    assert app.bot.base_url == f"http://127.0.0.1:8081/bot{TOKEN}"
+
+
+def test_a_stop_that_lost_questions_says_so_and_exits_non_zero(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With the disk full to the end, the lost rows are one line on stderr and exit code 6, not 0."""
+    monkeypatch.setattr(telegram_app, "setup_logging", lambda settings: None)
+
+    async def full_disk_then_stop(app: Application) -> None:
+        await open_storage(app)
+        database = deps(app).service.database
+        assert database is not None
+
+        async def full(items: list[Any]) -> int:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        database.writer.insert = full
+        for n in range(3):
+            database.log(rec(id=f"lost{n}"))
+
+    monkeypatch.setattr(telegram_app, "serve_polling", full_disk_then_stop)
+    db = tmp_path / "tupoksi.sqlite3"
+    assert run_bot(Settings(token=TOKEN, database_path=db)) == 6
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"tupoksi: 3 question(s) or vote(s) could not be written to the database {db} and are lost"
+        " (see the log above)"
+    ]
 
 
 class _Runs:
