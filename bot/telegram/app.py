@@ -41,7 +41,7 @@ from bot.knowledge.stems import build_matcher
 from bot.service import NoQuestionLog, QuestionLog, Service
 from bot.storage import StorageError
 from bot.telegram.context import DEPS_KEY, App, BotDeps, deps
-from bot.telegram.delivery import ChatOrderedProcessor, Poller
+from bot.telegram.delivery import ChatOrderedProcessor, Poller, RecordingQueue, prepare_webhook
 from bot.telegram.error_handler import ErrorHandler
 from bot.telegram.filters import AddressedToBot
 from bot.telegram.guards import Clock, guard_handlers
@@ -110,8 +110,8 @@ def build_application(
         builder = builder.base_url(settings.api_base_url.rstrip("/"))
         if settings.base_file_url:
             builder = builder.base_file_url(settings.base_file_url.rstrip("/"))
-    if not settings.webhook_url:
-        builder = builder.updater(None)  # long polling is ours: see bot.telegram.delivery
+    # Webhook: the POST is answered once the update is stored. Long polling: ours (bot.telegram.delivery).
+    builder = builder.update_queue(RecordingQueue()) if settings.webhook_url else builder.updater(None)
     # Different chats at once (a slow update never holds up another chat), each chat in order.
     builder = builder.concurrent_updates(ChatOrderedProcessor())
     if request is not None:
@@ -195,6 +195,8 @@ def _log_once_started(application: App, kb: KnowledgeBase, mode: str) -> None:
     async def started(app: App) -> None:
         if opened is not None:
             await opened(app)
+        if isinstance(app.update_queue, RecordingQueue):
+            await prepare_webhook(app, deps(app).service.database)
         logger.info(
             "started as @%s: KB %s (%s), %d units, %s",
             app.bot.username,

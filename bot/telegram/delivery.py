@@ -19,6 +19,9 @@ When the database cannot be written (locked, full), updates are still answered
 (unrecorded, so not confirmed; Telegram keeps sending them and the poller skips them by
 id) and confirmed once the writer catches up; with :data:`POLL_LIMIT` unrecorded
 updates the poller waits for the database.
+
+With a webhook (``WEBHOOK_URL``) :class:`RecordingQueue` gives the same guarantee: the
+POST is answered only once the update is stored.
 """
 
 from __future__ import annotations
@@ -30,12 +33,14 @@ import json
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any
 
 from telegram import Update
 from telegram.error import Conflict, NetworkError, RetryAfter, TelegramError
 from telegram.ext import BaseUpdateProcessor
 from telegram.warnings import PTBUserWarning
+from tornado.web import HTTPError
 
 from bot.storage import Database
 from bot.storage.writer import current_update_id
@@ -284,3 +289,57 @@ class Poller:
     async def _sleep(stop: asyncio.Event, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+class RecordingQueue(asyncio.Queue[object]):
+    """The update queue in webhook mode: Telegram's POST is answered only once the update is stored.
+
+    python-telegram-bot's webhook server answers 200 when ``put`` returns, so ``put`` stores
+    the update first; if the database does not take it within :data:`RECORD_WAIT` seconds
+    the POST gets a 503 and Telegram sends the update again later. An update the inbox
+    already knows (sent again) is not handled twice.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.journal: Database | None = None
+        self.known: set[int] = set()
+
+    async def put(self, item: object) -> None:
+        if isinstance(item, Update) and self.journal is not None:
+            if item.update_id in self.known:
+                return
+            payload = json.dumps(item.to_dict(), ensure_ascii=True)
+            stored = self.journal.record_received(item.update_id, payload)
+            try:
+                await asyncio.wait_for(asyncio.shield(stored), RECORD_WAIT)
+            except Exception as exc:  # not stored (yet): Telegram must send it again
+                logger.warning(
+                    "update %d not stored in time; asking Telegram to send it again", item.update_id
+                )
+                raise HTTPError(HTTPStatus.SERVICE_UNAVAILABLE, reason="update not stored yet") from exc
+            self.known.add(item.update_id)
+        await super().put(item)
+
+
+async def prepare_webhook(application: App, journal: Database | None) -> None:
+    """Webhook mode at start-up: mark handled updates, skip known ones, handle the unfinished."""
+    processor = application.update_processor
+    if isinstance(processor, ChatOrderedProcessor):
+        processor.journal = journal
+    queue = application.update_queue
+    if journal is None or not isinstance(queue, RecordingQueue):
+        return
+    known, unfinished = await journal.open_inbox()
+    queue.known = known
+    for update_id, payload in unfinished:
+        try:
+            update = Update.de_json(json.loads(payload), application.bot)
+        except Exception as exc:
+            logger.warning("skipped update %d: it cannot be read (%s)", update_id, type(exc).__name__)
+            journal.mark_handled(update_id)
+            continue
+        await asyncio.Queue.put(queue, update)  # already stored
+    queue.journal = journal
+    if unfinished:
+        logger.info("handling %d update(s) received before the last stop", len(unfinished))

@@ -7,6 +7,8 @@
 * An update python-telegram-bot cannot parse, then a question: the question is
   answered, the bad update is logged once (its id, none of its text) and not fetched again.
 * A damaged database is refused at start: one line, exit code 6.
+* Webhook mode: Telegram's POST is answered 200 only once the update is stored (503 while
+  the database is locked, so Telegram sends it again); an update sent twice is answered once.
 
 The fake confirms an update only when a later ``getUpdates`` carries a higher offset, as
 Telegram does, so an update the bot never confirmed comes back after a restart.
@@ -14,11 +16,15 @@ Telegram does, so an update the bot never confirmed comes back after a restart.
 
 from __future__ import annotations
 
+import json
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -265,3 +271,63 @@ def test_a_damaged_database_is_refused_at_start(tmp_path: Path) -> None:
     assert done.returncode == 6, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"tupoksi: cannot use the database {db}:"), done.stderr
+
+
+NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def post(url: str, update: dict) -> int:
+    request = urllib.request.Request(
+        url, data=json.dumps(update).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with NO_PROXY.open(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def test_webhook_answers_telegram_only_once_the_update_is_stored(tmp_path: Path) -> None:
+    db = tmp_path / "data" / "tupoksi.sqlite3"
+    port = free_port()
+    hook = f"http://127.0.0.1:{port}/tg/hook"
+    webhook = {"WEBHOOK_URL": hook, "WEBHOOK_LISTEN": "127.0.0.1", "WEBHOOK_PORT": str(port)}
+    with FakeBotApi(TOKEN) as api, running_bot(api, tmp_path, **webhook) as bot:
+        wait_while_alive(api, bot, lambda c: c.method == "setWebhook", START_TIMEOUT, "setWebhook")
+        wait_until(lambda: listening(port), START_TIMEOUT, "the webhook server", bot)
+        first = {"update_id": 501, **api.make_private_text(870_001, TOPICS[0] + "?")}
+        assert post(hook, first) == 200
+        wait_while_alive(api, bot, lambda c: c.method == "sendMessage" and c.ok, 20, "the answer")
+        assert post(hook, first) == 200  # Telegram sends it again: acknowledged, not answered again
+
+        second = {"update_id": 502, **api.make_private_text(870_002, TOPICS[1] + "?")}
+        lock = sqlite3.connect(db, isolation_level=None, timeout=10)
+        lock.execute("BEGIN EXCLUSIVE")
+        try:
+            assert post(hook, second) == 503  # not stored: Telegram must send it again
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        assert post(hook, second) == 200
+        wait_while_alive(
+            api,
+            bot,
+            lambda c: c.method == "sendMessage" and c.ok and c.params["chat_id"] == 870_002,
+            20,
+            "answer",
+        )
+        wait_until(lambda: handled_count(db) == 2, 20, "both updates marked handled", bot)
+        assert sigterm(bot) == 0, tail(bot.output())
+    per_chat = Counter(c.params["chat_id"] for c in api.calls("sendMessage") if c.ok)
+    assert per_chat == {870_001: 1, 870_002: 1}
