@@ -36,6 +36,7 @@ class Cue(StrEnum):
     WISH = "wishes"
     VALUE = "value_words"
     ABOUT_BOT = "about_bot"
+    PERSONAL = "personal_life"
 
 
 # Marks a cue kept as typed (compared with standard words, not stems).
@@ -56,6 +57,15 @@ _WHO = frozenset({"siapa", "who"})
 # Verb prefixes (passive di-, active me-, colloquial ny-/ng-) of a word that asks who does it
 # when it stands right before a question word.
 _VERB_PREFIXES = ("di", "me", "ny", "ng")
+
+# Demonstratives after a word that make it the subject ("bot ini").
+_THIS = frozenset({"ini", "itu", "tea", "iki", "kuwi", "kien", "ieu", "eta", "this", "that", "the"})
+
+# Modal verbs between "yang" and the verb of doing ("yang bisa bikinin", "yang harus ngisi").
+_MODALS = frozenset({"bisa", "dapat", "boleh", "harus", "perlu", "biasa", "biasanya", "akan", "sedang"})
+
+# "You" as people address a bot ("kamu bot ya?").
+_YOU = frozenset({"kamu", "anda", "lu", "lo", "elu", "maneh", "sampeyan", "kowe", "sira"})
 
 # Question words (standard forms) that may follow such a verb: "dikumpulin siapa".
 _WHO_WHERE = frozenset({"siapa", "mana", "di mana", "ke mana", "dimana", "kemana"})
@@ -108,6 +118,7 @@ class Cues:
             Cue.WISH: lexicon.wishes,
             Cue.VALUE: lexicon.value_words,
             Cue.ABOUT_BOT: lexicon.about_bot,
+            Cue.PERSONAL: lexicon.personal_life,
         }
         self._phrases = {cue: _compile(normalizer, items) for cue, items in lists.items()}
         offices = [normalizer.phrase(item) for item in lexicon.other_offices]
@@ -157,6 +168,8 @@ class Cues:
         asking = {span.start for span in questions}
         for i, word in enumerate(words[:-1]):
             following = i + 1
+            if word == "yang" and words[following] in _MODALS:  # "yang bisa bikinin"
+                following = min(following + 1, len(words) - 1)
             if lemmas[following] in self._stopwords or following in asking:
                 continue
             if word == "yang" or (i in asking and word in _WHO):
@@ -179,6 +192,19 @@ class Cues:
         return bool(covered) and all(
             i in covered or word in self._stopwords for i, word in enumerate(norm.words)
         )
+
+    def bot_is_subject(self, norm: Normalized) -> bool:
+        """The bot is what the message is about ("bot ini dibikin siapa?", "kamu bisa apa?",
+        "pake AI apa?"), not just addressed by a bare "bot" ("bot, SPJ ke siapa?")."""
+        words = norm.words
+        for span in self.spans(norm, Cue.ABOUT_BOT):
+            if words[span.start : span.stop] != ("bot",):
+                return True
+            before = words[span.start - 1] if span.start > 0 else ""
+            after = words[span.stop] if span.stop < len(words) else ""
+            if before in _THIS or before in _YOU or after in _THIS:
+                return True
+        return False
 
     def bot_task(self, question: str, *, leading: bool = False) -> bool:
         """Asks the bot to summarise, translate, remind, compute or write something.
