@@ -214,11 +214,11 @@ async def check_integrity(db: aiosqlite.Connection, location: str) -> None:
     try:
         rows = list(await db.execute_fetchall("PRAGMA quick_check"))
     except sqlite3.DatabaseError as exc:
-        raise StorageError(f"the file is damaged ({exc})") from exc
+        raise StorageError(f"{location} is not a valid database: {exc}") from exc
     problems = [str(row[0]) for row in rows if str(row[0]).lower() != "ok"]
     if problems:
         more = f" and {len(problems) - 1} more problem(s)" if len(problems) > 1 else ""
-        raise StorageError(f"the file is damaged ({problems[0]}{more})")
+        raise StorageError(f"{location} is damaged: {problems[0]}{more}")
 
 
 async def check_writable(db: aiosqlite.Connection, location: str) -> None:
@@ -235,7 +235,7 @@ async def check_writable(db: aiosqlite.Connection, location: str) -> None:
                 await db.execute("ROLLBACK")
             raise
     except sqlite3.DatabaseError as exc:
-        raise StorageError(f"it cannot be written ({exc})") from exc
+        raise StorageError(f"{location} cannot be written: {exc}") from exc
 
 
 async def _user_version(db: aiosqlite.Connection) -> int:

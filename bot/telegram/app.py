@@ -246,8 +246,6 @@ def run_bot(settings: Settings, kb_dir: Path | None = None) -> int:
     except InvalidToken:
         # PTB's message quotes the token: say it in our words instead.
         problem = "Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather (/token)"
-        if settings.api_base_url:
-            problem += f", and TELEGRAM_API_BASE_URL ({settings.api_base_url})"
         return StartupError(ExitCode.TOKEN_REJECTED, [problem]).report()
     except NetworkError as exc:
         where = settings.api_base_url or "api.telegram.org"

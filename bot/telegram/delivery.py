@@ -48,7 +48,7 @@ from bot.telegram.context import App
 
 logger = logging.getLogger(__name__)
 
-POLL_TIMEOUT = 30  # seconds Telegram holds a getUpdates open when there is nothing new
+POLL_TIMEOUT = 10  # seconds Telegram holds a getUpdates open when there is nothing new (PTB's default)
 POLL_LIMIT = 100  # updates per getUpdates (Telegram's maximum)
 RECORD_WAIT = 1.0  # seconds an update waits to be stored before it is answered anyway
 IN_FLIGHT = 32  # updates handed to the handlers at once; the rest wait in the inbox (or at Telegram)
