@@ -37,7 +37,7 @@ from http import HTTPStatus
 from typing import Any
 
 from telegram import Update
-from telegram.error import Conflict, NetworkError, RetryAfter, TelegramError
+from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import BaseUpdateProcessor
 from telegram.warnings import PTBUserWarning
 from tornado.web import HTTPError
@@ -54,6 +54,7 @@ RECORD_WAIT = 1.0  # seconds an update waits to be stored before it is answered 
 IN_FLIGHT = 32  # updates handed to the handlers at once; the rest wait in the inbox (or at Telegram)
 MAX_CONCURRENT_UPDATES = IN_FLIGHT
 MAX_BACKOFF = 30.0  # seconds between getUpdates retries after network errors
+MAX_KNOWN = 10_000  # update ids remembered before the confirmed ones are forgotten
 
 # do_api_request("getUpdates") is how PTB gives the raw JSON; it warns that get_updates exists.
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning)
@@ -164,7 +165,9 @@ class Poller:
                 logger.error("getUpdates: %s (is another copy of the bot running?)", exc)
                 await self._sleep(stop, MAX_BACKOFF)
                 continue
-            except NetworkError as exc:
+            except InvalidToken:
+                raise  # the token was revoked: nothing to retry
+            except (NetworkError, TelegramError) as exc:
                 logger.warning("getUpdates failed: %s; retrying in %.0fs", exc, backoff)
                 await self._sleep(stop, backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
@@ -252,6 +255,8 @@ class Poller:
         if self._highest == 0:
             return
         self.offset = min(self._unrecorded) if self._unrecorded else self._highest + 1
+        if len(self._known) > MAX_KNOWN:  # Telegram never sends an update below the offset again
+            self._known = {update_id for update_id in self._known if update_id >= self.offset}
 
     async def _dispatch(self, update_id: int, payload: str) -> bool:
         """Parse one update and hand it to the handlers once a slot is free; False when stopping.
@@ -319,6 +324,8 @@ class RecordingQueue(asyncio.Queue[object]):
                 )
                 raise HTTPError(HTTPStatus.SERVICE_UNAVAILABLE, reason="update not stored yet") from exc
             self.known.add(item.update_id)
+            if len(self.known) > MAX_KNOWN:  # Telegram retries a webhook for a day at most
+                self.known = set(sorted(self.known)[MAX_KNOWN // 2 :])
         await super().put(item)
 
 
