@@ -91,7 +91,10 @@ def db_rows(db: Path, sql: str) -> list[tuple]:
 
 
 def handled_count(db: Path) -> int:
-    rows = db_rows(db, "SELECT COUNT(*) FROM inbox WHERE handled_at IS NOT NULL")
+    """Updates the bot has marked handled (before schema 6, which has no inbox: questions logged)."""
+    tables = {name for (name,) in db_rows(db, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    sql = "SELECT COUNT(*) FROM " + ("inbox WHERE handled_at IS NOT NULL" if "inbox" in tables else "queries")
+    rows = db_rows(db, sql) if tables else []
     return int(rows[0][0]) if rows else 0
 
 
