@@ -8,8 +8,11 @@ questions before any score counts; nothing here knows about duties or units.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from enum import StrEnum
+
+from rapidfuzz import fuzz, process
 
 from bot.core.model import Lexicon
 from bot.core.normalize import Normalized, Normalizer, tokenize
@@ -63,6 +66,54 @@ _THIS = frozenset({"ini", "itu", "tea", "iki", "kuwi", "kien", "ieu", "eta", "th
 
 # Modal verbs between "yang" and the verb of doing ("yang bisa bikinin", "yang harus ngisi").
 _MODALS = frozenset({"bisa", "dapat", "boleh", "harus", "perlu", "biasa", "biasanya", "akan", "sedang"})
+
+# Bot task verbs this long or longer are recognised with a typo, at this rapidfuzz ratio.
+_TASK_TYPO_LENGTH = 7
+_TASK_TYPO_SCORE = 88.0
+
+# Words that introduce the subject matter of an activity ("pelatihan soal arsip").
+_ABOUT = frozenset({"soal", "tentang", "mengenai", "terkait", "perihal", "about", "regarding", "ngeunaan"})
+
+# Numbers as typed ("1.350.000.000", "2,5") and what makes two of them a sum for the bot.
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_OPERATOR = re.compile(r"\d\s*(?:[x*/+=×÷]|%\s*(?:dari|of|x|kali))\s*\d")
+_COMPUTING = frozenset(
+    {"hitung", "hitungin", "itung", "itungin", "dikali", "dibagi", "ditambah", "calculate"}
+)
+
+# Words of a fact phrase that ask for a number or a time.
+_NUMBER_OR_TIME = frozenset({"berapa", "kapan", "when", "many", "much"})
+
+# Qualities: "yang bagus", "yang paling dekat" describe a thing, they name no doing.
+_QUALITIES = frozenset(
+    {
+        "bagus",
+        "enak",
+        "murah",
+        "mahal",
+        "dekat",
+        "terdekat",
+        "jauh",
+        "besar",
+        "kecil",
+        "terbaik",
+        "paling",
+        "cepat",
+        "ramai",
+        "sepi",
+        "bersih",
+        "nyaman",
+        "lengkap",
+        "oke",
+        "mantap",
+        "recommended",
+        "rekomen",
+        "top",
+    }
+)
+
+# "buat" is a stopword as "for" ("buat kita") but the verb "make" after "yang" ("yang bikin").
+_MAKE = frozenset({"buat"})
 
 # "You" as people address a bot ("kamu bot ya?").
 _YOU = frozenset({"kamu", "anda", "lu", "lo", "elu", "maneh", "sampeyan", "kowe", "sira"})
@@ -125,6 +176,8 @@ class Cues:
         self._at_offices = by_first([p for p in offices if p and p[0] == "di"])
         # Bot tasks are matched on the words as typed: "penghitungan" must not read as "hitung".
         self._bot_tasks = by_first([tuple(tokenize(t)) for t in lexicon.bot_tasks if tokenize(t)])
+        self._is_known = normalizer.is_known
+        self._task_verbs = sorted(verb for verb in self._bot_tasks if len(verb) >= _TASK_TYPO_LENGTH)
         self._stopwords = lexicon.stopwords
         self._informal = lexicon.informal
 
@@ -170,7 +223,11 @@ class Cues:
             following = i + 1
             if word == "yang" and words[following] in _MODALS:  # "yang bisa bikinin"
                 following = min(following + 1, len(words) - 1)
-            if lemmas[following] in self._stopwords or following in asking:
+            if (
+                (lemmas[following] in self._stopwords and words[following] not in _MAKE)
+                or following in asking
+                or words[following] in _QUALITIES  # "bengkel yang bagus di mana": which, not who
+            ):
                 continue
             if word == "yang" or (i in asking and word in _WHO):
                 return True
@@ -193,6 +250,31 @@ class Cues:
             i in covered or word in self._stopwords for i, word in enumerate(norm.words)
         )
 
+    @staticmethod
+    def computes(question: str) -> bool:
+        """Arithmetic for the bot: two numbers and an operator or a word of computing."""
+        if len(_NUMBER.findall(question)) < 2:
+            return False
+        words = set(tokenize(question))
+        return bool(_OPERATOR.search(question)) or bool(words & _COMPUTING)
+
+    def asks_number_or_time(self, norm: Normalized) -> bool:
+        """A fact phrase that asks how many, which number or when ("nomor berapa", "kapan")."""
+        return any(
+            _NUMBER_OR_TIME.intersection(norm.words[span.start : span.stop])
+            for span in self.spans(norm, Cue.FACT)
+        )
+
+    def subject_matter(self, norm: Normalized) -> list[range]:
+        """The words after "soal"/"tentang"/"about" when topic words come before them:
+        "konsultasi hukum soal kontrak sewa gudang" is a legal consultation, "training
+        pegawai about archives" a training; "mau tanya soal gaji" keeps "gaji" whole."""
+        words = norm.words
+        for i, word in enumerate(words):
+            if word in _ABOUT and any(g.position < i for g in norm.groups):
+                return [range(i + 1, len(words))]
+        return []
+
     def bot_is_subject(self, norm: Normalized) -> bool:
         """The bot is what the message is about ("bot ini dibikin siapa?", "kamu bisa apa?",
         "pake AI apa?"), not just addressed by a bare "bot" ("bot, SPJ ke siapa?")."""
@@ -212,7 +294,7 @@ class Cues:
         ``leading``: only as the message's first verb ("tolong rangkum ...", "rekapin dong"),
         an order to the bot even when a handler phrase follows ("kirim ke sini").
         """
-        tokens = tokenize(question)
+        tokens = [self._task_word(token) for token in tokenize(question)]
         starts = range(len(tokens))
         if leading:
             first = next((i for i, token in enumerate(tokens) if token not in _POLITE), len(tokens))
@@ -223,6 +305,13 @@ class Cues:
             if start < len(tokens)
             for phrase in self._bot_tasks.get(tokens[start], ())
         )
+
+    def _task_word(self, token: str) -> str:
+        """A typo of a bot task's verb read as that verb ("terjemahkn" -> "terjemahkan")."""
+        if token in self._bot_tasks or len(token) < _TASK_TYPO_LENGTH or self._is_known(token):
+            return token
+        found = process.extractOne(token, self._task_verbs, scorer=fuzz.ratio, score_cutoff=_TASK_TYPO_SCORE)
+        return found[0] if found else token
 
     def about(self, norm: Normalized, cue: Cue) -> bool:
         """An office or agency is what the question is about, not the source or destination
