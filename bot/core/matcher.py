@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import heapq
 import math
+from array import array
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -158,7 +159,7 @@ class MatchResult:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Target:
     level: Level
     unit_id: str
@@ -166,7 +167,7 @@ class _Target:
     cite: DutyRef | None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Doc:
     index: int
     # The fields' terms; kept only until they are weighed (then empty: term_fields has them).
@@ -244,6 +245,7 @@ class Matcher:
         self.config = config or MatcherConfig()
         self.normalizer = Normalizer(kb.lexicon, _vocabulary(kb), stems)
         self._docs: list[_Doc] = []
+        # term -> documents; in a compact index only the documents learned after the build.
         self._index: dict[str, list[int]] = defaultdict(list)
         # The posting lists as numpy arrays, built on first use (dropped when the index changes).
         self._postings: dict[str, np.ndarray] = {}
@@ -251,15 +253,21 @@ class Matcher:
         self._shared: dict[object, object] = {}
         self._cues = Cues(self.normalizer, kb.lexicon)
         self._idf: dict[str, float] = {}
-        for unit in kb.units:
-            for duty in unit.duties:
-                if not duty.generic:
-                    self._add_doc(self._duty_fields(unit, duty), self._duty_targets(unit, duty), duty.ref)
+        duties = [(unit, duty) for unit in kb.units for duty in unit.duties if not duty.generic]
+        # A large KB keeps its documents' fields in flat arrays (see _CompactIndex), not in sets.
+        self._compact: _CompactIndex | None = None
+        self._building: _CompactBuilder | None = None
+        if len(duties) + len(kb.units) >= VECTOR_DOCS:
+            self._building = _CompactBuilder()
+        for unit, duty in duties:
+            targets = self._duty_targets(unit, duty)
+            self._add_doc(self._duty_fields(unit, duty), targets, targets[0].cite)
         self._idf = self._compute_idf()
         # Each unit's own duty documents, for choosing the duty an answer cites.
         self._own_docs: dict[str, list[int]] = defaultdict(list)
         for doc in self._docs:
-            self._weigh(doc)
+            if self._building is None:
+                self._weigh(doc)
             self._own_docs[doc.targets[0].unit_id].append(doc.index)
         self._by_prefix: dict[str, list[str]] = defaultdict(list)
         for term in sorted(self._idf):
@@ -292,6 +300,11 @@ class Matcher:
             fields = [f for f in (self.normalizer.terms(p) for p in profile) if f]
             target = _Target(unit.level, unit.id, self.config.profile_factor, None)
             self._add_doc(fields, [target], None)
+        if self._building is not None:
+            self._compact = self._building.finish(self.idf)
+            self._building = None
+            self._shared.clear()
+            _return_free_memory()
 
     # -- building ----------------------------------------------------------------------
 
@@ -322,6 +335,11 @@ class Matcher:
         terms = frozenset().union(*fields) if fields else frozenset()
         if not terms:
             return None
+        if self._building is not None:
+            doc = _Doc(len(self._docs), [], frozenset(), targets, via, learned, phrase)
+            self._building.add(doc.index, fields, counted=not self._idf)
+            self._docs.append(doc)
+            return doc
         shared = self._shared
         doc = _Doc(len(self._docs), fields, terms, targets, via, learned, phrase)
         doc.text = shared.setdefault(fields[0], fields[0])  # type: ignore[assignment]
@@ -348,17 +366,31 @@ class Matcher:
         """The documents containing ``term`` as an int array (None when there are none)."""
         array = self._postings.get(term)
         if array is None:
-            indexes = self._index.get(term)
-            if not indexes:
-                return None
             import numpy as np
 
-            array = self._postings[term] = np.array(indexes, dtype=np.int64)
+            indexes = self._index.get(term)
+            base = self._compact.documents(term) if self._compact is not None else None
+            if indexes:
+                array = np.array(indexes, dtype=np.int64)
+                if base is not None:
+                    array = np.concatenate((base, array))
+            elif base is None:
+                return None
+            else:
+                return base
+            self._postings[term] = array
         return array
+
+    def _doc_count(self, term: str) -> int:
+        """How many documents contain ``term``."""
+        base = self._compact.documents(term) if self._compact is not None else None
+        return len(self._index.get(term, ())) + (0 if base is None else len(base))
 
     def _compute_idf(self) -> dict[str, float]:
         n = len(self._docs)
         df: dict[str, int] = defaultdict(int)
+        if self._building is not None:
+            df.update(self._building.document_frequencies())
         for doc in self._docs:
             for term in doc.terms:
                 df[term] += 1
@@ -548,7 +580,7 @@ class Matcher:
 
     def _coverage(self, norm: Normalized) -> tuple[dict[int, float], float, set[str]]:
         """:meth:`_coverage_dict` for small indexes, the same sums in numpy for large ones."""
-        if len(self._docs) < VECTOR_DOCS:
+        if self._compact is None:
             return self._coverage_dict(norm)
         import numpy as np
 
@@ -574,7 +606,7 @@ class Matcher:
         spelled-out words ("... rekapitulasi") would pull in other duties.
         """
         options = group.options
-        if len(options) > 1 and len(options[0]) == 1 and len(self._index.get(options[0][0], ())) >= 2:
+        if len(options) > 1 and len(options[0]) == 1 and self._doc_count(options[0][0]) >= 2:
             return options[:1]
         return options
 
@@ -690,9 +722,11 @@ class Matcher:
         gamma = 1.0 - alpha - beta
         saturation = cfg.evidence_saturation
         query_idf = {t: self.idf(t) for t in query_terms}
-        score_of = _DutyScorer(self, covered, total, query_terms, query_idf)
-        # The upper bound of a duty's score (field cover 1) grows with its mass: visit by mass.
-        order = sorted(covered, key=covered.__getitem__, reverse=True)
+        covers = self._compact.field_covers(query_idf) if self._compact is not None else None
+        score_of = _DutyScorer(self, covered, total, query_terms, query_idf, covers)
+        # The upper bound of a duty's score (field cover 1) grows with its mass: visit by mass
+        # (the compact path's coverage comes sorted so already, ties in index order).
+        order = list(covered) if covers else sorted(covered, key=covered.__getitem__, reverse=True)
         position = 0
         scored: list[tuple[float, int]] = []
         best: dict[Level, dict[str, Candidate]] = {level: {} for level in Level}
@@ -844,17 +878,28 @@ class _DutyScorer:
         total: float,
         query_terms: set[str],
         query_idf: dict[str, float],
+        covers: _FieldCovers | None = None,
     ) -> None:
         self._matcher = matcher
         self._covered = covered
         self._total = total
         self._query_terms = query_terms
         self._query_idf = query_idf
+        self._covers = covers
 
     def text_cover(self, index: int) -> float:
         """How much of the question the duty's own SOP wording (its first field) explains."""
-        text = self._matcher._docs[index].text
+        compact = self._matcher._compact
+        text = compact.text(index) if compact is not None and index < compact.size else None
+        if text is None:
+            text = self._matcher._docs[index].text
         return math.fsum(self._query_idf[t] for t in text & self._query_terms) / self._total
+
+    def field_cover(self, index: int) -> float:
+        covers = self._covers
+        if covers is not None and index < covers.size:
+            return covers.of(index)
+        return self._matcher._field_cover(index, self._query_terms, self._query_idf)
 
     def __call__(self, index: int) -> float:
         mass = self._covered.get(index, 0.0)
@@ -865,9 +910,183 @@ class _DutyScorer:
         gamma = 1.0 - alpha - beta
         return (
             alpha * mass / self._total
-            + beta * self._matcher._field_cover(index, self._query_terms, self._query_idf)
+            + beta * self.field_cover(index)
             + gamma * min(1.0, mass / cfg.evidence_saturation)
         )
+
+
+class _CompactBuilder:
+    """Collects the documents of a large index as flat integer arrays while the KB is read."""
+
+    def __init__(self) -> None:
+        self.term_ids: dict[str, int] = {}
+        self.terms: list[str] = []
+        self.field_starts = array("q", [0])
+        self.field_terms = array("i")
+        self.field_docs = array("i")
+        self.first_fields = array("i")
+        self.posting_terms = array("i")
+        self.posting_docs = array("i")
+        self.counts: dict[int, int] = defaultdict(int)
+
+    def _id(self, term: str) -> int:
+        found = self.term_ids.get(term)
+        if found is None:
+            found = self.term_ids[term] = len(self.terms)
+            self.terms.append(term)
+        return found
+
+    def add(self, index: int, fields: list[frozenset[str]], *, counted: bool) -> None:
+        """Document ``index`` (the next one) with ``fields``; ``counted`` toward document frequencies."""
+        self.first_fields.append(len(self.field_docs))
+        ids: set[int] = set()
+        for terms in fields:
+            field_ids = [self._id(t) for t in terms]
+            ids.update(field_ids)
+            self.field_terms.extend(field_ids)
+            self.field_starts.append(len(self.field_terms))
+            self.field_docs.append(index)
+        for term_id in sorted(ids):
+            self.posting_terms.append(term_id)
+            self.posting_docs.append(index)
+            if counted:
+                self.counts[term_id] += 1
+
+    def document_frequencies(self) -> dict[str, int]:
+        return {self.terms[term_id]: count for term_id, count in self.counts.items()}
+
+    def finish(self, idf: Callable[[str], float]) -> _CompactIndex:
+        import numpy as np
+
+        weights = [idf(t) for t in self.terms]
+        starts = self.field_starts
+        # fsum: the same denominators as the set-based index (order does not matter).
+        denominators = np.fromiter(
+            (
+                math.fsum(map(weights.__getitem__, self.field_terms[starts[i] : starts[i + 1]])) or 1.0
+                for i in range(len(self.field_docs))
+            ),
+            dtype=np.float64,
+            count=len(self.field_docs),
+        )
+        field_starts = np.frombuffer(starts, dtype=np.int64)
+        field_terms = np.frombuffer(self.field_terms, dtype=np.int32)
+        entry_fields = np.repeat(np.arange(len(self.field_docs), dtype=np.int32), np.diff(field_starts))
+        term_fields = _csr(field_terms, entry_fields, len(self.terms))
+        # Of a document's fields only the first (the SOP wording) is read again, by its terms.
+        first = np.frombuffer(self.first_fields, dtype=np.int32)
+        text_lengths = field_starts[first + 1] - field_starts[first]
+        text_starts = np.zeros(len(first) + 1, dtype=np.int64)
+        np.cumsum(text_lengths, out=text_starts[1:])
+        text_terms = np.concatenate([field_terms[field_starts[f] : field_starts[f + 1]] for f in first])
+        postings = _csr(
+            np.frombuffer(self.posting_terms, dtype=np.int32),
+            np.frombuffer(self.posting_docs, dtype=np.int32),
+            len(self.terms),
+        )
+        return _CompactIndex(
+            term_ids=self.term_ids,
+            terms=self.terms,
+            postings=postings,
+            term_fields=term_fields,
+            field_docs=np.frombuffer(self.field_docs, dtype=np.int32).copy(),
+            denominators=denominators,
+            texts=(text_starts, text_terms),
+        )
+
+
+def _csr(keys: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``values`` grouped by ``keys`` (each group keeps its order): (starts, values)."""
+    import numpy as np
+
+    order = np.argsort(keys, kind="stable")
+    starts = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys, minlength=size), out=starts[1:])
+    return starts, values[order]
+
+
+@dataclass(frozen=True, slots=True)
+class _CompactIndex:
+    """The documents of a large KB as arrays: posting lists, each term's fields, each field's
+    document and IDF mass, each field's terms. A few MiB where sets and dicts per document
+    took hundreds, and the field cover of every document a question touches in one pass."""
+
+    term_ids: dict[str, int]
+    terms: list[str]
+    postings: tuple[np.ndarray, np.ndarray]
+    term_fields: tuple[np.ndarray, np.ndarray]
+    field_docs: np.ndarray
+    denominators: np.ndarray
+    texts: tuple[np.ndarray, np.ndarray]
+
+    @property
+    def size(self) -> int:
+        return len(self.texts[0]) - 1
+
+    def documents(self, term: str) -> np.ndarray | None:
+        """The documents containing ``term``, ascending (None when none)."""
+        term_id = self.term_ids.get(term)
+        if term_id is None:
+            return None
+        starts, docs = self.postings
+        return docs[starts[term_id] : starts[term_id + 1]]
+
+    def text(self, index: int) -> frozenset[str]:
+        """The terms of the document's first field (a duty's SOP wording)."""
+        starts, terms = self.texts
+        return frozenset(self.terms[i] for i in terms[starts[index] : starts[index + 1]].tolist())
+
+    def field_covers(self, query_idf: dict[str, float]) -> _FieldCovers:
+        """:meth:`Matcher._field_cover` of every document at once: each field's mass summed
+        term by term in the same (sorted) order, then the best field share per document."""
+        import numpy as np
+
+        mass = np.zeros(len(self.field_docs))
+        starts, fields = self.term_fields
+        hit = []
+        for term in sorted(query_idf):
+            term_id = self.term_ids.get(term)
+            if term_id is None:
+                continue
+            found = fields[starts[term_id] : starts[term_id + 1]]
+            mass[found] += query_idf[term]
+            hit.append(found)
+        covers = np.zeros(self.size)
+        if hit:
+            touched = np.unique(np.concatenate(hit))
+            docs = self.field_docs[touched]
+            first = np.flatnonzero(np.concatenate(([True], docs[1:] != docs[:-1])))
+            shares = mass[touched] / self.denominators[touched]
+            covers[docs[first]] = np.maximum.reduceat(shares, first)
+        return _FieldCovers(covers)
+
+
+class _FieldCovers:
+    """Field cover per document of a compact index, for one question."""
+
+    def __init__(self, covers: np.ndarray) -> None:
+        self._covers = covers
+        self.size = len(covers)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def of(self, index: int) -> float:
+        return float(self._covers[index])
+
+
+def _return_free_memory() -> None:
+    """Give the C heap's free pages back to the OS (glibc only; elsewhere nothing).
+
+    Building a large index frees tens of MiB of scratch arrays in the middle of the heap;
+    glibc keeps them mapped, so without this the process stays ~20 MiB larger for its life.
+    """
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):  # not glibc (or no process symbols)
+        return
 
 
 def _all(phrases: Phrases) -> list[tuple[str, ...]]:

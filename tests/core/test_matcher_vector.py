@@ -35,8 +35,8 @@ def test_every_labeled_question_gets_the_same_result_both_ways(
 def test_learned_phrases_reach_the_vector_index(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(matcher_module, "VECTOR_DOCS", 0)
     vector = Matcher(kb)
-    plain = Matcher(kb)
     monkeypatch.setattr(matcher_module, "VECTOR_DOCS", 10**9)
+    plain = Matcher(kb)
     question = "zoomcloud webinar tautan"
     for m in (vector, plain):
         assert m.add_phrase("subbag-teknis-hupmas", question)
