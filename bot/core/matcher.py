@@ -643,7 +643,11 @@ class Matcher:
                     query_terms.update(related)
                     soft = [p for p in map(self._posting, related) if p is not None]
                     if soft:
-                        hits[np.unique(np.concatenate(soft))] += w * self.config.related_credit
+                        # Each document once, however many related words it has.
+                        softly = np.zeros(size, dtype=bool)
+                        for postings in soft:
+                            softly[postings] = True
+                        hits[softly] += w * self.config.related_credit
                 np.maximum(credit, hits / denominator, out=credit)
             weight *= group.weight
             total += weight
@@ -697,14 +701,28 @@ class Matcher:
     def _field_cover(self, index: int, query_terms: set[str], query_idf: dict[str, float]) -> float:
         """The best share of one field's IDF mass of duty ``index`` that the question matches."""
         doc = self._docs[index]
+        hits = doc.terms & query_terms
+        denominators = doc.denominators
+        best = 0.0
+        if len(hits) == 1:  # most duties share one word with a question: no sums
+            (term,) = hits
+            weight = query_idf[term]
+            for position in doc.term_fields[term]:
+                share = weight / denominators[position]
+                if share > best:
+                    best = share
+            return best
         # Only the fields a question term hits (the others cover nothing).
         mass: dict[int, float] = {}
-        for term in sorted(doc.terms & query_terms):  # a fixed order: same sums on every run
+        for term in sorted(hits):  # a fixed order: same sums on every run
             weight = query_idf[term]
             for position in doc.term_fields[term]:
                 mass[position] = mass.get(position, 0.0) + weight
-        denominators = doc.denominators
-        return max((m / denominators[position] for position, m in mass.items()), default=0.0)
+        for position, m in mass.items():
+            share = m / denominators[position]
+            if share > best:
+                best = share
+        return best
 
     def _rank(self, norm: Normalized) -> tuple[dict[Level, tuple[Candidate, ...]], float]:
         """Top candidates per level and the best question coverage of any duty.
@@ -726,7 +744,10 @@ class Matcher:
         score_of = _DutyScorer(self, covered, total, query_terms, query_idf, covers)
         # The upper bound of a duty's score (field cover 1) grows with its mass: visit by mass
         # (the compact path's coverage comes sorted so already, ties in index order).
-        order = list(covered) if covers else sorted(covered, key=covered.__getitem__, reverse=True)
+        if covers is not None:
+            order = list(covered)
+        else:
+            order = sorted(covered, key=covered.__getitem__, reverse=True)
         position = 0
         scored: list[tuple[float, int]] = []
         best: dict[Level, dict[str, Candidate]] = {level: {} for level in Level}
@@ -781,9 +802,11 @@ class Matcher:
         best_score, best_rank, best_ref = 0.0, (0.0, 0.0), None
         for index in self._own_docs.get(candidate.unit_id, ()):
             score = score_of(index)
+            if not score or score < best_rank[0]:
+                continue
             # Ties (several duties list the same words) go to the duty whose SOP text says it.
             rank = (score, score_of.text_cover(index))
-            if score and rank > best_rank:
+            if rank > best_rank:
                 best_score, best_rank, best_ref = score, rank, self._docs[index].targets[0].cite
         duty: DutyRef | None = candidate.duty
         if best_ref is not None and best_score >= self.config.own_duty_share * candidate.score:
@@ -886,6 +909,12 @@ class _DutyScorer:
         self._query_terms = query_terms
         self._query_idf = query_idf
         self._covers = covers
+        cfg = matcher.config
+        self._alpha, self._beta = cfg.question_coverage_weight, cfg.field_cover_weight
+        self._gamma = 1.0 - self._alpha - self._beta
+        self._saturation = cfg.evidence_saturation
+        # Scores already computed: citing a duty re-scores the duties the ranking visited.
+        self._scores: dict[int, float] = {}
 
     def text_cover(self, index: int) -> float:
         """How much of the question the duty's own SOP wording (its first field) explains."""
@@ -902,17 +931,18 @@ class _DutyScorer:
         return self._matcher._field_cover(index, self._query_terms, self._query_idf)
 
     def __call__(self, index: int) -> float:
-        mass = self._covered.get(index, 0.0)
-        if not mass:
-            return 0.0
-        cfg = self._matcher.config
-        alpha, beta = cfg.question_coverage_weight, cfg.field_cover_weight
-        gamma = 1.0 - alpha - beta
-        return (
-            alpha * mass / self._total
-            + beta * self.field_cover(index)
-            + gamma * min(1.0, mass / cfg.evidence_saturation)
-        )
+        score = self._scores.get(index)
+        if score is None:
+            mass = self._covered.get(index, 0.0)
+            score = 0.0
+            if mass:
+                score = (
+                    self._alpha * mass / self._total
+                    + self._beta * self.field_cover(index)
+                    + self._gamma * min(1.0, mass / self._saturation)
+                )
+            self._scores[index] = score
+        return score
 
 
 class _CompactBuilder:
@@ -1042,18 +1072,17 @@ class _CompactIndex:
         import numpy as np
 
         mass = np.zeros(len(self.field_docs))
+        hit = np.zeros(len(self.field_docs), dtype=bool)
         starts, fields = self.term_fields
-        hit = []
         for term in sorted(query_idf):
             term_id = self.term_ids.get(term)
-            if term_id is None:
-                continue
-            found = fields[starts[term_id] : starts[term_id + 1]]
-            mass[found] += query_idf[term]
-            hit.append(found)
+            if term_id is not None:
+                found = fields[starts[term_id] : starts[term_id + 1]]
+                mass[found] += query_idf[term]
+                hit[found] = True
         covers = np.zeros(self.size)
-        if hit:
-            touched = np.unique(np.concatenate(hit))
+        touched = np.flatnonzero(hit)
+        if len(touched):
             docs = self.field_docs[touched]
             first = np.flatnonzero(np.concatenate(([True], docs[1:] != docs[:-1])))
             shares = mass[touched] / self.denominators[touched]
@@ -1067,9 +1096,6 @@ class _FieldCovers:
     def __init__(self, covers: np.ndarray) -> None:
         self._covers = covers
         self.size = len(covers)
-
-    def __bool__(self) -> bool:
-        return True
 
     def of(self, index: int) -> float:
         return float(self._covers[index])
