@@ -39,6 +39,9 @@ COLD_RUNS = 5
 REAL_WARM_PASSES = 5
 # (offices, warm passes over the dev set): ~150, ~1,500 and ~15,000 duties.
 SCALES = ((1, 5), (10, 3), (100, 1))
+# The largest KB is measured in this many fresh interpreters; the run with the median p99 is
+# reported (issue 16's goal is on the median run), every run's p50 / p99 listed beside it.
+BIG_RUNS = 3
 GOAL_REAL_P99_MS = 1.0
 GOAL_15K_P99_MS = 10.0
 # Issue 16: real-KB p50 within this factor of a numpy BM25 over the same lines; the index at
@@ -711,21 +714,15 @@ def main(argv: list[str] | None = None) -> int:
     data["real"] = measure_real(entries)
     data["scale"] = []
     for offices, passes in SCALES:
-        print(f"measuring {offices} office(s)...", file=sys.stderr, flush=True)
-        data["scale"].append(
-            run_child(
-                [
-                    "--child",
-                    "scale",
-                    "--dev",
-                    str(args.dev),
-                    "--offices",
-                    str(offices),
-                    "--passes",
-                    str(passes),
-                ]
-            )
-        )
+        runs = []
+        for _ in range(BIG_RUNS if offices == SCALES[-1][0] else 1):
+            print(f"measuring {offices} office(s)...", file=sys.stderr, flush=True)
+            child = ["--child", "scale", "--dev", str(args.dev), "--offices", str(offices)]
+            runs.append(run_child([*child, "--passes", str(passes)]))
+        runs.sort(key=lambda r: r["warm"]["p99_ms"])
+        median = runs[len(runs) // 2]
+        median["runs_p50_p99_ms"] = [(r["warm"]["p50_ms"], r["warm"]["p99_ms"]) for r in runs]
+        data["scale"].append(median)
     print("measuring start-up (tupoksi ask vs importing the libraries)...", file=sys.stderr, flush=True)
     data["startup"] = measure_startup()
     big = data["scale"][-1]
@@ -739,9 +736,11 @@ def main(argv: list[str] | None = None) -> int:
             "met": bm25_ratio <= GOAL_BM25_RATIO,
         },
         {
-            "goal": f"{big['duties']:,} duties: p99 ≤ {GOAL_15K_P99_MS:g} ms",
+            "goal": f"{big['duties']:,} duties: p99 ≤ {GOAL_15K_P99_MS:g} ms (median of {BIG_RUNS} runs)",
             "measured": f"{big['warm']['p99_ms']:.2f} ms "
-            f"= {big['warm']['p99_ms'] / GOAL_15K_P99_MS:.2f}× the goal",
+            f"= {big['warm']['p99_ms'] / GOAL_15K_P99_MS:.2f}× the goal (runs, p50 / p99 ms: "
+            + ", ".join(f"{a:.2f} / {b:.2f}" for a, b in big.get("runs_p50_p99_ms", ()))
+            + ")",
             "met": big["warm"]["p99_ms"] <= GOAL_15K_P99_MS,
         },
         {

@@ -16,7 +16,7 @@ import heapq
 import math
 from array import array
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -578,7 +578,7 @@ class Matcher:
             self._related_cache[term] = cached
         return cached
 
-    def _coverage(self, norm: Normalized) -> tuple[dict[int, float], float, set[str]]:
+    def _coverage(self, norm: Normalized) -> tuple[Mapping[int, float], float, set[str]]:
         """:meth:`_coverage_dict` for small indexes, the same sums in numpy for large ones."""
         if self._compact is None:
             return self._coverage_dict(norm)
@@ -588,7 +588,7 @@ class Matcher:
         touched = np.flatnonzero(mass)
         # Best first (the ranking visits in this order; ties are settled by the heap).
         touched = touched[np.argsort(-mass[touched], kind="stable")]
-        return dict(zip(touched.tolist(), mass[touched].tolist(), strict=True)), total, query_terms
+        return _Masses(mass, touched), total, query_terms
 
     def _plain_term(self, group: Group) -> str | None:
         """The word's one term when it has no other reading and no prefix-related KB words:
@@ -744,8 +744,8 @@ class Matcher:
         score_of = _DutyScorer(self, covered, total, query_terms, query_idf, covers)
         # The upper bound of a duty's score (field cover 1) grows with its mass: visit by mass
         # (the compact path's coverage comes sorted so already, ties in index order).
-        if covers is not None:
-            order = list(covered)
+        if isinstance(covered, _Masses):
+            order = covered.order
         else:
             order = sorted(covered, key=covered.__getitem__, reverse=True)
         position = 0
@@ -789,7 +789,8 @@ class Matcher:
         }
         for level in (Level.DIVISI, Level.SUBBAG):
             rankings[level] = tuple(self._cite(c, score_of) for c in rankings[level])
-        return rankings, max(covered.values()) / total
+        top_mass = covered.best if isinstance(covered, _Masses) else max(covered.values())
+        return rankings, top_mass / total
 
     def _cite(self, candidate: Candidate, score_of: _DutyScorer) -> Candidate:
         """The duty of the candidate's own unit that is the evidence for this question.
@@ -891,13 +892,35 @@ class Matcher:
         return coverage >= cfg.uncued_min_coverage and result.score >= cfg.uncued_threshold
 
 
+class _Masses(Mapping[int, float]):
+    """Question coverage from a compact index: the documents a question touches, best first,
+    read from the array (a dict of thousands of documents costs more than the question)."""
+
+    def __init__(self, mass: np.ndarray, order: np.ndarray) -> None:
+        self._mass = mass
+        self.order: list[int] = order.tolist()
+        self.best = float(mass[self.order[0]]) if self.order else 0.0
+
+    def __getitem__(self, index: int) -> float:
+        return float(self._mass[index])
+
+    def get(self, index: int, default: float | None = 0.0) -> float:  # type: ignore[override]
+        return float(self._mass[index])  # an untouched document's mass is 0.0
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.order)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+
 class _DutyScorer:
     """Scores single duties for one question (the same formula as the ranking)."""
 
     def __init__(
         self,
         matcher: Matcher,
-        covered: dict[int, float],
+        covered: Mapping[int, float],
         total: float,
         query_terms: set[str],
         query_idf: dict[str, float],
