@@ -17,12 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from bot.core.answer import Answer, build_answer
-from bot.core.matcher import Matcher, MatchResult
+from bot.core.answer import Answer, Assignment, assignment_for, build_answer
+from bot.core.conversation import Conversation, SmallTalk
+from bot.core.matcher import Matcher, MatchResult, Reason
 from bot.core.model import KnowledgeBase, Unit
 from bot.knowledge.loader import load_kb
 from bot.knowledge.stems import build_matcher
@@ -45,6 +46,30 @@ class NoQuestionLog:
 
     def log(self, record: QueryRecord) -> None:
         """Drop the record."""
+
+
+# A question alone that ends in one of these is read with the question before it, if any.
+_READ_WITH_PREVIOUS: frozenset[Reason] = frozenset({Reason.EMPTY, Reason.NO_MATCH, Reason.LOW_SCORE})
+OWN_TOPIC_CONFIDENCE = 0.62
+"""A follow-up answered at least this surely on its own has its own topic ("cukup yakin")."""
+PREVIOUS_KEPT = 300
+"""Characters of the earlier question kept when a follow-up is read with it (chains stay short)."""
+FOLLOW_UP_JOINER = " … "
+"""Between the earlier question and the follow-up in the combined text (and in the log)."""
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A logged question: the answer, its log id, and the earlier question it was read with."""
+
+    answer: Answer
+    question_id: str
+    follows: str | None = None
+
+    @property
+    def matched(self) -> str:
+        """The text that was matched and logged (the combined text for a follow-up)."""
+        return self.answer.question
 
 
 @dataclass(frozen=True)
@@ -89,6 +114,7 @@ class Service:
     log: QuestionLog = field(default_factory=NoQuestionLog)
     # Held while learned phrases change or the KB is swapped, so neither loses the other's work.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    _conversation: tuple[Matcher, Conversation] | None = field(default=None, init=False, repr=False)
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -104,6 +130,14 @@ class Service:
     def keeps_questions(self) -> bool:
         """True when unanswered questions really reach the admins."""
         return not isinstance(self.log, NoQuestionLog)
+
+    @property
+    def conversation(self) -> Conversation:
+        """The conversation cues of the KB being served (rebuilt after a reload)."""
+        matcher = self.matcher
+        if self._conversation is None or self._conversation[0] is not matcher:
+            self._conversation = (matcher, Conversation(matcher.normalizer, matcher.kb.lexicon))
+        return self._conversation[1]
 
     # -- asking -------------------------------------------------------------------------
 
@@ -128,7 +162,12 @@ class Service:
         started = time.perf_counter()
         matcher = self.matcher  # one KB for the whole question, even if /reload swaps it
         result = matcher.match(question)
+        small_talk = self._small_talk(result)
+        if small_talk is not None and result.reason is Reason.EMPTY:
+            result = replace(result, reason=Reason.CHITCHAT)  # "pagi min": only greeting words
         answer = build_answer(result, matcher.kb, matcher.config.ambiguity_margin)
+        if small_talk is not None:
+            answer = replace(answer, small_talk=small_talk)
         latency_ms = (time.perf_counter() - started) * 1000
         record = make_record(
             result,
@@ -144,6 +183,58 @@ class Service:
         except Exception:
             logger.exception("query log failed; question %s not logged", record.id)
         return answer, record.id
+
+    def _small_talk(self, result: MatchResult) -> SmallTalk | None:
+        """Which kind of small talk a declined message is (None for anything else)."""
+        if result.reason not in (Reason.CHITCHAT, Reason.EMPTY):
+            return None
+        kind = self.conversation.small_talk(result.question)
+        return kind or (SmallTalk.OTHER if result.reason is Reason.CHITCHAT else None)
+
+    def ask_following(
+        self,
+        question: str,
+        previous: str | None,
+        *,
+        source: Source,
+        chat_id: int | None = None,
+        chat_type: str | None = None,
+        user_id: int | None = None,
+    ) -> Asked:
+        """Ask ``question``, read together with ``previous`` when it names no topic of its own.
+
+        "itu siapa sih yang ngurus?" or "kalau distribusinya ke kab/kota?" after a question
+        about ballot boxes is matched as both texts together, and logged so (the admins see
+        what was answered). A follow-up answered surely on its own ("terus kalau SPJ?"),
+        small talk and declines on purpose are answered on their own.
+        """
+
+        def ask(text: str) -> tuple[Answer, str]:
+            return self.ask(text, source=source, chat_id=chat_id, chat_type=chat_type, user_id=user_id)
+
+        if previous:
+            alone = self.answer(question)
+            own_topic = alone.answered and alone.confidence >= OWN_TOPIC_CONFIDENCE
+            continues = alone.reason is Reason.EMPTY or self.conversation.follows_up(question)
+            if continues and not own_topic and (alone.answered or alone.reason in _READ_WITH_PREVIOUS):
+                earlier = previous[-PREVIOUS_KEPT:].strip()
+                combined = f"{earlier}{FOLLOW_UP_JOINER}{question}"
+                together = self.answer(combined)
+                if together.answered and together.confidence > alone.confidence:
+                    answer, question_id = ask(combined)
+                    return Asked(answer, question_id, follows=earlier)
+        answer, question_id = ask(question)
+        return Asked(answer, question_id)
+
+    def assignment(self, question: str, unit_id: str) -> Assignment | None:
+        """``unit_id`` as a candidate for ``question``, with the duty of its that covers it (if ranked)."""
+        matcher = self.matcher
+        unit = matcher.kb.get(unit_id)
+        if unit is None:
+            return None
+        result = matcher.match(question)
+        candidate = next((c for c in result.ranking(unit.level) if c.unit_id == unit_id), None)
+        return assignment_for(matcher.kb, candidate) if candidate is not None else None
 
     # -- teaching -----------------------------------------------------------------------
 

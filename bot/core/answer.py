@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.conversation import SmallTalk
 from bot.core.matcher import Candidate, MatchResult, Reason
 from bot.core.model import Duty, KnowledgeBase, Level, Unit
 
@@ -49,6 +50,8 @@ class Answer:
     corrections: dict[str, str]
     named_elsewhere: tuple[Unit, ...] = ()
     """Units the asker named that the SOP does not give this matter to."""
+    small_talk: SmallTalk | None = None
+    """For small talk: which kind (thanks, a greeting, "mau tanya"), so the reply fits."""
 
     @property
     def needs_review(self) -> bool:

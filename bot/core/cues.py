@@ -36,6 +36,12 @@ class Cue(StrEnum):
     WISH = "wishes"
     VALUE = "value_words"
     ABOUT_BOT = "about_bot"
+    # Not read by the scope gate: what kind of small talk, and whether a message follows up.
+    THANKS = "thanks"
+    GREETING = "greetings"
+    ASK_INTENT = "ask_intent"
+    FOLLOW_UP_OPENER = "follow_up_openers"
+    FOLLOW_UP_POINTER = "follow_up_pointers"
 
 
 # Marks a cue kept as typed (compared with standard words, not stems).
@@ -234,6 +240,11 @@ class Cues:
     def points_at_a_term(norm: Normalized) -> bool:
         """A demonstrative points at the term asked about: "X itu ... apa", "X teh naon"."""
         return any(w in _THAT for w in norm.words[:-1])
+
+
+def compile_phrases(normalizer: Normalizer, items: tuple[str, ...]) -> Phrases:
+    """Cue phrases ready for :func:`phrase_spans` (see :func:`_compile`)."""
+    return _compile(normalizer, items)
 
 
 def _compile(normalizer: Normalizer, items: tuple[str, ...]) -> Phrases:

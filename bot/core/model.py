@@ -130,6 +130,16 @@ class Lexicon:
     """Asks for a value (a password, an account number) when no who/where word is asked."""
     about_bot: tuple[str, ...] = ()
     """Words about the bot itself: small talk unless the rest is a strong question."""
+    thanks: tuple[str, ...] = ()
+    """Small talk that thanks (``makasih``): answered with "sama-sama"."""
+    greetings: tuple[str, ...] = ()
+    """Small talk that greets (``pagi min``): greeted back."""
+    ask_intent: tuple[str, ...] = ()
+    """Small talk that announces a question (``mau tanya dong``): invited to ask it."""
+    follow_up_openers: tuple[str, ...] = ()
+    """First words of a message that continues the previous question (``kalau``, ``terus``)."""
+    follow_up_pointers: tuple[str, ...] = ()
+    """Words that point back at the previous question (``itu``, ``tersebut``)."""
     languages: dict[str, frozenset[str]] = field(default_factory=dict)
     """Words and particles of each regional language (already merged into the maps above)."""
 

@@ -87,6 +87,11 @@ _CUE_KEYS = {
     "wishes",
     "value_words",
     "about_bot",
+    "thanks",
+    "greetings",
+    "ask_intent",
+    "follow_up_openers",
+    "follow_up_pointers",
 }
 _UNIT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _PARENT_LEVEL = {Level.SUBBAG: Level.BAGIAN, Level.BAGIAN: Level.SEKRETARIAT}
@@ -342,6 +347,11 @@ def _read_lexicon(reader: _Reader, path: Path) -> Lexicon:
         wishes=lower(reader.strings(path, cues, "wishes", "cues")),
         value_words=lower(reader.strings(path, cues, "value_words", "cues")),
         about_bot=lower(reader.strings(path, cues, "about_bot", "cues")),
+        thanks=lower(reader.strings(path, cues, "thanks", "cues")),
+        greetings=lower(reader.strings(path, cues, "greetings", "cues")),
+        ask_intent=lower(reader.strings(path, cues, "ask_intent", "cues")),
+        follow_up_openers=lower(reader.strings(path, cues, "follow_up_openers", "cues")),
+        follow_up_pointers=lower(reader.strings(path, cues, "follow_up_pointers", "cues")),
     )
 
 

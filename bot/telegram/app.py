@@ -45,6 +45,7 @@ from bot.telegram.guards import Clock, guard_handlers
 from bot.telegram.handlers import admin, browse, inline, questions
 from bot.telegram.lifecycle import post_init, post_shutdown
 from bot.text.callback_data import (
+    CB_ALTERNATIVE,
     CB_DISMISS,
     CB_EXAMPLE,
     CB_FEEDBACK,
@@ -119,7 +120,7 @@ def build_application(
         builder = builder.rate_limiter(AIORateLimiter(max_retries=FLOOD_RETRIES))
     application = builder.build()
     service = Service(matcher, query_log or NoQuestionLog())
-    application.bot_data[DEPS_KEY] = BotDeps(settings, service, database_path=database_path)
+    application.bot_data[DEPS_KEY] = BotDeps(settings, service, database_path=database_path, clock=clock)
     application.add_handlers(guard_handlers(settings, clock=clock))  # negative groups: they run first
     application.add_handlers(handlers())
     application.add_error_handler(ErrorHandler(settings, clock=clock))
@@ -148,6 +149,7 @@ def handlers() -> Sequence[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(admin.dismiss_button, pattern=pattern(CB_DISMISS)),
         # Buttons, by versioned prefix; the catch-all answers stale ones.
         CallbackQueryHandler(browse.unit_card_button, pattern=pattern(CB_UNIT)),
+        CallbackQueryHandler(questions.alternative_button, pattern=pattern(CB_ALTERNATIVE)),
         CallbackQueryHandler(browse.unit_list_button, pattern=pattern(CB_LIST)),
         CallbackQueryHandler(questions.example_button, pattern=pattern(CB_EXAMPLE)),
         CallbackQueryHandler(questions.feedback_button, pattern=pattern(CB_FEEDBACK)),

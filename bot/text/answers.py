@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from bot.core.answer import Answer, Assignment
 from bot.core.model import KnowledgeBase, Level, Unit
-from bot.text.callback_data import example_data, feedback_data, list_data, unit_data
+from bot.text.callback_data import alternative_data, example_data, feedback_data, list_data, unit_data
 from bot.text.html import esc, shorten
 from bot.text.words import ASK_HINT, confidence_label, decline_message, named_elsewhere_note, through_note
 
@@ -117,13 +117,25 @@ def _assignment_lines(assignment: Assignment) -> list[str]:
     return lines
 
 
-def answer_html(answer: Answer, *, echo_question: bool = False, noted: bool = False) -> str:
+def follows_line(previous: str) -> str:
+    """Says which earlier question a follow-up was read with."""
+    return f"↪️ <i>Menyambung pertanyaan: {esc(shorten(previous, QUESTION_ECHO_LENGTH))}</i>"
+
+
+def answer_html(
+    answer: Answer, *, echo_question: bool = False, noted: bool = False, follows: str | None = None
+) -> str:
     """The reply to a question: who handles it and why, or a polite decline.
 
     ``echo_question`` repeats the question on top (for answers posted away from it);
-    ``noted`` says an unanswered question was kept for the admins.
+    ``noted`` says an unanswered question was kept for the admins; ``follows`` is the
+    earlier question a follow-up was read with.
     """
     blocks: list[str] = [_echo(answer.question)] if echo_question else []
+    if follows:
+        blocks.append(follows_line(follows))
+    if answer.small_talk is not None:
+        return "\n\n".join([*blocks, esc(decline_message(answer))])
     if not answer.answered:
         blocks.append(f"🙏 {esc(decline_message(answer))}")
         if answer.nearest and answer.needs_review:
@@ -155,8 +167,12 @@ def answer_html(answer: Answer, *, echo_question: bool = False, noted: bool = Fa
     return "\n\n".join(blocks)
 
 
-def answer_buttons(answer: Answer) -> Keyboard:
-    """Close alternatives when answered, nearest units when not (each opens a unit card)."""
+def answer_buttons(answer: Answer, question_id: str | None = None) -> Keyboard:
+    """Close alternatives when answered, nearest units when not.
+
+    With the logged ``question_id`` each button shows that unit for this question in a new
+    message (the answer stays as it is); without, it opens the unit's card.
+    """
     if answer.answered:
         units = [a.unit for a in answer.alternatives]
     elif answer.needs_review:
@@ -164,7 +180,9 @@ def answer_buttons(answer: Answer) -> Keyboard:
     else:
         units = []
     unique = list({u.id: u for u in units}.values())[:3]
-    return _rows(unit_button(u) for u in unique)
+    if question_id is None:
+        return _rows(unit_button(u) for u in unique)
+    return _rows(Button(u.short_name, alternative_data(question_id, u.id)) for u in unique)
 
 
 # -- feedback on answers ------------------------------------------------------------------

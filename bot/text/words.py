@@ -7,6 +7,7 @@ Indonesian, as plain text: :mod:`bot.text.answers` escapes them for HTML,
 from __future__ import annotations
 
 from bot.core.answer import Answer, Assignment
+from bot.core.conversation import SmallTalk
 from bot.core.matcher import SURE, Reason
 
 # Confidence bands, in words people understand (score is in [0, 1]).
@@ -44,6 +45,21 @@ DECLINE_MESSAGES = {
     Reason.NO_MATCH: "Maaf, saya belum menemukan unit yang menangani hal itu dalam SOP.",
     Reason.LOW_SCORE: "Maaf, saya belum yakin unit mana yang menangani hal itu.",
 }
+# Small talk gets a short, kind reply of its own kind (and is never put up for review).
+SMALL_TALK_MESSAGES = {
+    SmallTalk.ASK_INTENT: (
+        "Silakan 😊 Tulis saja urusannya, misalnya: siapa yang mengurus SPJ perjalanan dinas?"
+    ),
+    SmallTalk.THANKS: "Sama-sama 🙏 Kalau ada urusan lain, tanya saja.",
+    SmallTalk.GREETING: (
+        "Halo 👋 Ada yang bisa saya bantu? Tulis urusannya, misalnya: siapa yang mengurus arsip surat masuk?"
+    ),
+    SmallTalk.ACKNOWLEDGEMENT: "👍 Siap. Kalau ada urusan lain, tanya saja.",
+    SmallTalk.OTHER: (
+        "Saya Tupoksi Bot 🤖, membantu mencari siapa yang mengurus suatu urusan di KPU Provinsi Banten. "
+        "Tanyakan misalnya: siapa yang mengurus kenaikan gaji berkala?"
+    ),
+}
 ASK_HINT = (
     'Coba sebut urusannya dengan kata kunci yang jelas, misalnya: "siapa yang mengurus SPJ perjalanan dinas?"'
 )
@@ -55,7 +71,9 @@ def confidence_label(score: float) -> str:
 
 
 def decline_message(answer: Answer) -> str:
-    """Why there is no answer, politely."""
+    """Why there is no answer, politely; small talk gets a reply of its kind."""
+    if answer.small_talk is not None:
+        return SMALL_TALK_MESSAGES[answer.small_talk]
     return DECLINE_MESSAGES.get(answer.reason, DECLINE_MESSAGES[Reason.NO_MATCH])
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.ext import ContextTypes
 
 from bot.core.lookup import find_unit
 from bot.core.model import Level
 from bot.telegram.context import deps
-from bot.telegram.messaging import command_argument, edit_html, in_group, reply_html
+from bot.telegram.messaging import carries_feedback, command_argument, edit_html, in_group, reply_html
 from bot.text.answers import (
     STALE_BUTTON_TEXT,
+    Keyboard,
     example_buttons,
     help_html,
     structure_html,
@@ -60,8 +61,21 @@ async def struktur_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await reply_html(update.effective_message, structure_html(deps(context).service.kb))
 
 
+async def _show(callback: CallbackQuery, html: str, keyboard: Keyboard) -> None:
+    """Browse in place in a private chat; anywhere else, and under an answer, add a message.
+
+    Only a private list or card belongs to the presser alone. In a group the pressed
+    message is everyone's, and an answer (it carries 👍/👎) is never rewritten.
+    """
+    message = callback.message
+    if isinstance(message, Message) and (in_group(message.chat) or carries_feedback(message)):
+        await reply_html(message, html, keyboard, quote=True)
+    else:
+        await edit_html(callback, html, keyboard)
+
+
 async def unit_card_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """u1:<unit id>: show that unit's card in place of the pressed message."""
+    """u1:<unit id>: show that unit's card (in place only in the presser's private chat)."""
     callback = update.callback_query
     kb = deps(context).service.kb
     unit_id = parse_value(callback.data, CB_UNIT)
@@ -70,11 +84,11 @@ async def unit_card_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await callback.answer(STALE_BUTTON_TEXT)
         return
     await callback.answer()
-    await edit_html(callback, unit_card_html(kb, unit), unit_card_buttons(kb, unit))
+    await _show(callback, unit_card_html(kb, unit), unit_card_buttons(kb, unit))
 
 
 async def unit_list_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """l1:<level>: show the list of Divisi or Sub Bagian in place."""
+    """l1:<level>: show the list of Divisi or Sub Bagian (in place only in a private chat)."""
     callback = update.callback_query
     kb = deps(context).service.kb
     level = parse_value(callback.data, CB_LIST) or ""
@@ -82,4 +96,4 @@ async def unit_list_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await callback.answer(STALE_BUTTON_TEXT)
         return
     await callback.answer()
-    await edit_html(callback, unit_list_html(kb, Level(level)), unit_list_buttons(kb, Level(level)))
+    await _show(callback, unit_list_html(kb, Level(level)), unit_list_buttons(kb, Level(level)))
