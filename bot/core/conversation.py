@@ -43,6 +43,7 @@ class Conversation:
 
     def __init__(self, normalizer: Normalizer, lexicon: Lexicon) -> None:
         self._normalizer = normalizer
+        self._stopwords = lexicon.stopwords
         lists = {
             Cue.ASK_INTENT: lexicon.ask_intent,
             Cue.THANKS: lexicon.thanks,
@@ -62,7 +63,12 @@ class Conversation:
         """The kind of small talk ``text`` contains, the most useful to answer first; None if none."""
         norm = self._normalizer.normalize(text)
         for kind, phrases in self._kinds:
-            if phrase_spans(norm, phrases):
+            spans = phrase_spans(norm, phrases)
+            if kind is SmallTalk.ACKNOWLEDGEMENT:  # "oke siap" only: "kamu robot ya" is no "siap"
+                covered = {i for span in spans for i in span}
+                words = [i for i, w in enumerate(norm.words) if w not in self._stopwords]
+                spans = spans if words and all(i in covered for i in words) else []
+            if spans:
                 return kind
         return None
 
