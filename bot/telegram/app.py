@@ -46,6 +46,7 @@ from bot.telegram.handlers import admin, browse, inline, questions
 from bot.telegram.lifecycle import post_init, post_shutdown
 from bot.text.callback_data import (
     CB_ALTERNATIVE,
+    CB_DETAIL,
     CB_DISMISS,
     CB_EXAMPLE,
     CB_FEEDBACK,
@@ -134,7 +135,8 @@ def handlers() -> Sequence[BaseHandler[Any, Any, Any]]:
     return [
         # Commands first, so "/divisi" is never read as a question. CommandHandler already
         # ignores "/cmd@OtherBot".
-        CommandHandler(("start", "help"), browse.start_command, filters=message),
+        CommandHandler("start", browse.start_command, filters=message),
+        CommandHandler("help", browse.help_command, filters=message),
         CommandHandler("tanya", questions.tanya_command, filters=message),
         CommandHandler("divisi", browse.divisi_command, filters=message),
         CommandHandler("subbag", browse.subbag_command, filters=message),
@@ -150,6 +152,7 @@ def handlers() -> Sequence[BaseHandler[Any, Any, Any]]:
         # Buttons, by versioned prefix; the catch-all answers stale ones.
         CallbackQueryHandler(browse.unit_card_button, pattern=pattern(CB_UNIT)),
         CallbackQueryHandler(questions.alternative_button, pattern=pattern(CB_ALTERNATIVE)),
+        CallbackQueryHandler(questions.detail_button_pressed, pattern=pattern(CB_DETAIL)),
         CallbackQueryHandler(browse.unit_list_button, pattern=pattern(CB_LIST)),
         CallbackQueryHandler(questions.example_button, pattern=pattern(CB_EXAMPLE)),
         CallbackQueryHandler(questions.feedback_button, pattern=pattern(CB_FEEDBACK)),

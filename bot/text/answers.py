@@ -12,18 +12,29 @@ from typing import NamedTuple
 
 from bot.core.answer import Answer, Assignment
 from bot.core.model import KnowledgeBase, Level, Unit
-from bot.text.callback_data import alternative_data, example_data, feedback_data, list_data, unit_data
+from bot.text.callback_data import (
+    alternative_data,
+    detail_data,
+    example_data,
+    feedback_data,
+    list_data,
+    unit_data,
+)
 from bot.text.html import esc, shorten
 from bot.text.words import ASK_HINT, confidence_label, decline_message, named_elsewhere_note, through_note
 
 QUESTION_ECHO_LENGTH = 200
 UNIT_NAME_ECHO_LENGTH = 60
 
-EXAMPLE_QUESTIONS: tuple[str, ...] = (
-    "Siapa yang mengurus kenaikan gaji berkala pegawai?",
-    "Siapa yang mengelola arsip surat masuk?",
-    "Siapa yang menangani penataan daerah pemilihan dan alokasi kursi?",
+# Example questions under /start, each with a button label short enough for a phone (<= 30).
+EXAMPLES: tuple[tuple[str, str], ...] = (
+    ("💰 Kenaikan gaji berkala", "Siapa yang mengurus kenaikan gaji berkala pegawai?"),
+    ("🗄 Arsip surat masuk", "Siapa yang mengelola arsip surat masuk?"),
+    ("🗺 Dapil dan alokasi kursi", "Siapa yang menangani penataan daerah pemilihan dan alokasi kursi?"),
 )
+EXAMPLE_QUESTIONS: tuple[str, ...] = tuple(question for _, question in EXAMPLES)
+DUTY_SHORT_LENGTH = 90
+"""Characters of a duty's text in a compact (group) answer; the rest is a tap away."""
 
 PUBLIC_COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", "Perkenalan dan contoh pertanyaan"),
@@ -167,6 +178,35 @@ def answer_html(
     return "\n\n".join(blocks)
 
 
+def compact_answer_html(answer: Answer, *, follows: str | None = None, contact: str | None = None) -> str:
+    """A group answer in at most five lines: the units, one duty, a contact, the confidence.
+
+    The full answer (both duties, notes, corrections) is behind the "Detail" button.
+    ``contact`` is a ready line about whom to reach, once units have contacts.
+    """
+    if not answer.answered or answer.small_talk is not None:
+        return answer_html(answer, follows=follows)
+    lines = [follows_line(follows)] if follows else []
+    units = [a for a in (answer.subbag, answer.divisi) if a is not None]
+    names = " · ".join(f"{LEVEL_ICON[a.unit.level]} <b>{esc(a.unit.short_name)}</b>" for a in units)
+    lines.append(names)
+    cited = next((a for a in units if a.duty is not None), None)
+    if cited is not None and cited.duty is not None:
+        duty = esc(shorten(cited.duty.text, DUTY_SHORT_LENGTH))
+        whose = "" if cited is units[0] else f" {esc(cited.unit.short_name)}"
+        lines.append(f"📌 Tugas{whose} #{cited.duty.number}: <i>{duty}</i>")
+    if contact:
+        lines.append(f"☎️ {esc(contact)}")
+    tail = f"Keyakinan: <b>{esc(confidence_label(answer.confidence))}</b>"
+    if answer.alternatives:
+        tail += " · 🤔 bisa juga: " + ", ".join(esc(a.unit.short_name) for a in answer.alternatives)
+    lines.append(tail)
+    return "\n".join(lines)
+
+
+DETAIL_LABEL = "🔎 Detail"
+
+
 def answer_buttons(answer: Answer, question_id: str | None = None) -> Keyboard:
     """Close alternatives when answered, nearest units when not.
 
@@ -208,6 +248,11 @@ def feedback_buttons(question_id: str, chosen: int | None = None) -> Keyboard:
             Button(feedback_label(vote, chosen), feedback_data(question_id, vote)) for vote in FEEDBACK_VOTES
         ),
     )
+
+
+def detail_button(question_id: str) -> Button:
+    """Under a compact answer: the full answer, in a new message."""
+    return Button(DETAIL_LABEL, detail_data(question_id))
 
 
 def assignment_html(
@@ -294,66 +339,69 @@ def unit_not_found_html(level: Level, query: str) -> str:
 
 
 def structure_html(kb: KnowledgeBase) -> str:
-    """The whole organisation as a tree: the Divisi, then Sekretariat → Bagian → Sub Bagian."""
-    divisi = listable_units(kb, Level.DIVISI)
+    """The whole organisation, readable on a phone: short names, one unit per line, no drawn tree.
+
+    Telegram's font is proportional, so nothing may depend on columns lining up: a level
+    is told by its bullet and its heading, not by indentation.
+    """
     lines = ["🏛 <b>Struktur KPU Provinsi Banten</b>", "", "<b>Anggota KPU (Divisi)</b>"]
-    for i, unit in enumerate(divisi):
-        branch = "└" if i == len(divisi) - 1 else "├"
-        ketua = " · Ketua" if unit.held_by_ketua else ""
-        lines.append(f"{branch} {esc(unit.name)}{ketua}")
+    for unit in listable_units(kb, Level.DIVISI):
+        lines.append(f"• {esc(unit.short_name)}" + (" (Ketua)" if unit.held_by_ketua else ""))
     for top in kb.units_at(Level.SEKRETARIAT):
-        lines += ["", f"🏢 <b>{esc(top.name)}</b>"]
-        lines += _subtree(kb, top, prefix="")
-    lines += ["", "<i>↔ = Divisi yang bekerja sama dengan Sub Bagian itu</i>"]
+        lines += ["", f"🏢 <b>{esc(top.short_name)}</b>"]
+        for bagian in kb.children(top.id):
+            lines += ["", f"<b>{esc(bagian.short_name)}</b>"]
+            for subbag in kb.children(bagian.id):
+                lines.append(f"• {esc(subbag.short_name)}")
+                lines += [f"  ↔ <i>{esc(u.short_name)}</i>" for u in kb.counterparts(subbag.id)]
+    lines += ["", "<i>↔ Divisi mitra Sub Bagian itu</i>"]
     return "\n".join(lines)
 
 
-def _subtree(kb: KnowledgeBase, unit: Unit, prefix: str) -> list[str]:
-    lines: list[str] = []
-    children = kb.children(unit.id)
-    for i, child in enumerate(children):
-        last = i == len(children) - 1
-        partners = ""
-        if child.level is Level.SUBBAG:
-            names = ", ".join(esc(u.short_name) for u in kb.counterparts(child.id))
-            partners = f" ↔ {names}" if names else ""
-        lines.append(f"{prefix}{'└' if last else '├'} {esc(child.short_name)}{partners}")
-        lines += _subtree(kb, child, prefix + ("    " if last else "│   "))
-    return lines
+# -- start, help and usage ---------------------------------------------------------------
 
 
-# -- help and usage --------------------------------------------------------------------
+def _how_to_ask(bot_username: str, *, in_group: bool) -> str:
+    if in_group:
+        mention = f"@{esc(bot_username)}"
+        return (
+            f"Di grup: <code>{mention} pertanyaan</code>, <code>/tanya pertanyaan</code>, "
+            "atau balas pesan saya."
+        )
+    return "Tulis saja pertanyaannya di sini, atau ketuk contoh di bawah."
+
+
+def start_html(*, bot_username: str, in_group: bool = False) -> str:
+    """The /start welcome: what the bot does and how to ask, in a few lines (examples are buttons)."""
+    return (
+        "👋 <b>Halo, saya Tupoksi Bot.</b>\n"
+        "Saya menjawab siapa yang mengurus suatu urusan di KPU Provinsi Banten: "
+        "Divisi dan Sub Bagiannya, menurut SOP.\n\n"
+        f"{_how_to_ask(bot_username, in_group=in_group)} Daftar perintah: /help"
+    )
 
 
 def help_html(kb: KnowledgeBase, *, bot_username: str, in_group: bool = False, is_admin: bool = False) -> str:
-    """The /start and /help text: what the bot does, how to ask, the commands."""
-    mention = f"@{esc(bot_username)}"
-    how = (
-        f"Di grup, sebut saya ({mention} pertanyaan), balas pesan saya, atau pakai "
-        f"/tanya@{esc(bot_username)} pertanyaan."
-        if in_group
-        else "Tulis saja pertanyaan Anda di sini, atau ketuk salah satu contoh di bawah."
-    )
-    commands = list(PUBLIC_COMMANDS) + (list(ADMIN_COMMANDS) if is_admin and not in_group else [])
+    """The /help text: how to ask, follow-ups, and the commands (the admins' too, in their chat)."""
+    commands = [c for c in PUBLIC_COMMANDS if c[0] != "help"]
+    commands += list(ADMIN_COMMANDS) if is_admin and not in_group else []
     command_lines = "\n".join(
         f"/{name}{esc(COMMAND_ARGUMENTS.get(name, ''))} — {esc(text)}" for name, text in commands
     )
     return "\n\n".join(
         [
-            "👋 <b>Halo, saya Tupoksi Bot.</b>\n"
-            "Saya membantu mencari siapa yang mengurus suatu urusan di KPU Provinsi Banten: "
-            "Divisi dan Sub Bagiannya, lengkap dengan tugasnya menurut SOP.",
-            how,
-            "<b>Contoh pertanyaan</b>\n" + "\n".join(f"• {esc(q)}" for q in EXAMPLE_QUESTIONS),
+            "<b>Cara bertanya</b>\n"
+            + _how_to_ask(bot_username, in_group=in_group)
+            + " Pertanyaan lanjutan boleh singkat, misalnya: <i>kalau distribusinya ke kab/kota?</i>",
             "<b>Perintah</b>\n" + command_lines,
-            f"<i>Sumber: SOP No. {esc(kb.source.number)} (versi {esc(kb.version)})</i>",
+            f"<i>Sumber: SOP No. {esc(kb.source.number)}</i>",
         ]
     )
 
 
 def example_buttons() -> Keyboard:
-    """One button per example question; pressing it asks the question."""
-    return _rows(Button(q, example_data(i)) for i, q in enumerate(EXAMPLE_QUESTIONS))
+    """One button per example question, with a short label; pressing it asks the question."""
+    return _rows(Button(label, example_data(i)) for i, (label, _) in enumerate(EXAMPLES))
 
 
 def ask_usage_html(bot_username: str, *, in_group: bool) -> str:

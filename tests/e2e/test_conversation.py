@@ -115,3 +115,34 @@ def test_small_talk_is_answered_briefly_and_not_put_up_for_review(
     review = wait_while_alive(api, bot, message_to(ADMIN, says("klub mancing")), REPLY_TIMEOUT, "the review")
     text = plain(review.params["text"])
     assert "mau tanya" not in text and "makasih" not in text and "pagi min" not in text
+
+
+def test_short_on_a_phone_start_help_struktur_and_a_compact_group_answer_with_detail(
+    fake_api: FakeBotApi, bot_process: BotProcess
+) -> None:
+    api, bot = fake_api, bot_process
+    wait_until_ready(api, bot)
+    api.send_command(ASKER, "start")
+    start = wait_while_alive(api, bot, message_to(ASKER, says("Halo")), REPLY_TIMEOUT, "/start")
+    assert len(buttons(start)) == 3 and all(len(label) <= 30 for label, _ in buttons(start))
+    api.send_command(ASKER, "help")
+    help_ = wait_while_alive(api, bot, message_to(ASKER, says("Perintah")), REPLY_TIMEOUT, "/help")
+    assert plain(help_.params["text"]) != plain(start.params["text"]) and "/struktur" in plain(
+        help_.params["text"]
+    )
+    api.send_command(ASKER, "struktur")
+    tree = wait_while_alive(api, bot, message_to(ASKER, says("Struktur")), REPLY_TIMEOUT, "/struktur")
+    assert not set("│├└") & set(plain(tree.params["text"]))
+
+    api.push_update(api.make_group_mention(GROUP, BALLOT_BOXES, user=api.user(ASKER)))
+    answer = wait_while_alive(api, bot, message_to(GROUP, says("Keyakinan")), REPLY_TIMEOUT, "the answer")
+    assert len(plain(answer.params["text"]).splitlines()) <= 5
+    (detail,) = [data for label, data in buttons(answer) if label == "🔎 Detail"]
+    before = api.mark()
+    api.press_button(answer.result, detail, user=api.user(COLLEAGUE))
+    full = wait_while_alive(
+        api, bot, message_to(GROUP, says("Tingkat keyakinan")), REPLY_TIMEOUT, "the full answer"
+    )
+    assert full.result["reply_to_message"]["message_id"] == answer.result["message_id"]
+    assert "Sub Bagian Umum dan Logistik" in plain(full.params["text"])
+    assert not [c for c in api.calls()[before:] if c.method.startswith("editMessage")]

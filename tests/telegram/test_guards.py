@@ -118,7 +118,7 @@ async def test_a_foreign_group_is_told_once_and_left(make_bot: Any, errors: Any)
         assert bot.api.texts_to(OTHER_GROUP) == [PRIVATE_BOT_HTML]
         # The allowed group, and private chats (the list names no user), are served.
         await bot.send(fakes.mention(f"@{BOT_USERNAME} {SDM_QUESTION}"))
-        assert "Sumber Daya Manusia" in bot.api.texts_to(GROUP_ID)[-1]
+        assert "Subbag SDM" in bot.api.texts_to(GROUP_ID)[-1]
         await bot.send(fakes.private_text(SDM_QUESTION, user_id=STRANGER))
         assert "Sumber Daya Manusia" in bot.api.texts_to(STRANGER)[-1]
     assert [r for r in errors() if r.name != "bot.telegram.guards"] == []
@@ -135,7 +135,7 @@ async def test_leaving_survives_a_group_where_the_bot_cannot_write(make_bot: Any
 async def test_without_allowed_chat_ids_every_chat_is_served(make_bot: Any) -> None:
     async with make_bot() as bot:
         await bot.send(fakes.mention(f"@{BOT_USERNAME} {SDM_QUESTION}", chat_id=OTHER_GROUP))
-        assert "Sumber Daya Manusia" in bot.api.texts_to(OTHER_GROUP)[-1]
+        assert "Subbag SDM" in bot.api.texts_to(OTHER_GROUP)[-1]
         assert not bot.api.calls("leaveChat")
 
 

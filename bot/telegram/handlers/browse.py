@@ -14,6 +14,7 @@ from bot.text.answers import (
     Keyboard,
     example_buttons,
     help_html,
+    start_html,
     structure_html,
     unit_card_buttons,
     unit_card_html,
@@ -25,14 +26,21 @@ from bot.text.callback_data import CB_LIST, CB_UNIT, parse_value
 
 
 async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/start and /help: what the bot does, example questions as buttons, the commands."""
+    """/start: a short welcome and three example questions as buttons."""
+    message = update.effective_message
+    html = start_html(bot_username=context.bot.username, in_group=in_group(message.chat))
+    await reply_html(message, html, example_buttons())
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/help: how to ask and the commands (the admin commands too, in an admin's private chat)."""
     message = update.effective_message
     d = deps(context)
     is_admin = d.settings.is_admin(update.effective_user.id if update.effective_user else None)
     html = help_html(
         d.service.kb, bot_username=context.bot.username, in_group=in_group(message.chat), is_admin=is_admin
     )
-    await reply_html(message, html, example_buttons())
+    await reply_html(message, html)
 
 
 async def divisi_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -27,15 +27,18 @@ from bot.text.answers import (
     NON_TEXT_HTML,
     STALE_BUTTON_TEXT,
     UNKNOWN_COMMAND_HTML,
+    Button,
     Keyboard,
     answer_buttons,
     answer_html,
     ask_usage_html,
     assignment_html,
+    compact_answer_html,
+    detail_button,
     feedback_buttons,
     unit_card_html,
 )
-from bot.text.callback_data import CB_EXAMPLE, parse_alternative, parse_feedback, parse_value
+from bot.text.callback_data import CB_EXAMPLE, parse_alternative, parse_detail, parse_feedback, parse_value
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +50,14 @@ def _source(chat: Chat | None) -> Source:
     return Source.GROUP if in_group(chat) else Source.PRIVATE
 
 
-def reply_buttons(d: BotDeps, answer: Answer, question_id: str) -> Keyboard:
-    """Buttons under an answer: close alternatives, and 👍/👎 when votes can be stored."""
+def reply_buttons(d: BotDeps, answer: Answer, question_id: str, *, compact: bool = False) -> Keyboard:
+    """Buttons under an answer: close alternatives, then "Detail" (a compact answer) and 👍/👎
+    (when votes can be stored) on one row."""
     keyboard = answer_buttons(answer, question_id)
+    last: tuple[Button, ...] = (detail_button(question_id),) if compact and answer.answered else ()
     if answer.answered and d.service.database is not None:
-        keyboard += feedback_buttons(question_id)
-    return keyboard
+        last += feedback_buttons(question_id)[0]
+    return keyboard + ((last,) if last else ())
 
 
 async def answer_question(
@@ -81,8 +86,13 @@ async def answer_question(
     answer = asked.answer
     if quiet_chitchat and answer.reason is Reason.CHITCHAT:
         return
-    html = answer_html(answer, noted=d.service.keeps_questions, follows=asked.follows)
-    sent = await reply_html(message, html, reply_buttons(d, answer, asked.question_id))
+    compact = in_group(chat)  # in a group a few lines, the rest a tap away
+    if compact:
+        html = compact_answer_html(answer, follows=asked.follows)
+    else:
+        html = answer_html(answer, noted=d.service.keeps_questions, follows=asked.follows)
+    keyboard = reply_buttons(d, answer, asked.question_id, compact=compact)
+    sent = await reply_html(message, html, keyboard)
     _remember(context, asked, user.id if user else None, sent)
 
 
@@ -205,6 +215,30 @@ async def alternative_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
         html = assignment_html(service.kb, remembered.question, assignment)
     else:
         html = unit_card_html(service.kb, unit)
+    await reply_html(callback.message, html, quote=True)
+
+
+async def detail_button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """x1:<question id>: the full answer, as a new message quoting the compact one (which stays)."""
+    callback = update.callback_query
+    question_id = parse_detail(callback.data)
+    d = deps(context)
+    memory = recent_answers(context.chat_data)
+    remembered = memory.by_question(question_id, d.clock()) if question_id else None
+    question = remembered.question if remembered else None
+    database = d.service.database
+    if question is None and question_id and database is not None:
+        try:
+            record = await database.query(question_id)  # asked before a restart
+        except StorageError:
+            logger.exception("could not read question %s for its detail", question_id)
+            record = None
+        question = record.text if record else None
+    if question is None or not isinstance(callback.message, Message):
+        await callback.answer(STALE_BUTTON_TEXT)
+        return
+    await callback.answer()
+    html = answer_html(d.service.answer(question), echo_question=True)
     await reply_html(callback.message, html, quote=True)
 
 

@@ -62,7 +62,7 @@ async def test_a_second_user_pressing_an_alternative_in_the_group_leaves_the_ans
 ) -> None:
     await bot.send(fakes.mention(f"@TupoksiBot {CLOSE_CALL}"))
     answer = bot.api.sent_messages[-1]
-    assert "Divisi Keuangan, Umum dan Rumah Tangga" in answer["text"]
+    assert "Divisi Keuangan, Umum dan RT" in answer["text"]
     (alternative,) = data_of(answer, "a1:")
     assert alternative.endswith(":div-perencanaan-logistik")
     assert data_of(answer, "f1:")  # the answer carries 👍/👎
@@ -201,7 +201,7 @@ async def test_in_the_group_a_reply_to_an_answer_follows_it_up(bot: Harness) -> 
     await bot.send(fakes.reply_to_sent(DISTRIBUTION, answer, user_id=OTHER_ID))
     reply = bot.sent()[-1]
     assert "Menyambung pertanyaan" in reply["text"] and BALLOT_BOXES in reply["text"]
-    assert "Sub Bagian Umum dan Logistik" in reply["text"]
+    assert "Subbag Umum dan Logistik" in reply["text"]
     # A mention that replies to nothing is a question of its own, even right after an answer.
     await bot.send(fakes.mention(f"@TupoksiBot {WHO_THEN}", user_id=OTHER_ID))
     assert "Menyambung" not in bot.last()
@@ -258,3 +258,70 @@ async def test_thanks_in_reply_to_an_answer_in_the_group_stays_quiet(bot: Harnes
     assert bot.sent() == []
     await bot.send(fakes.mention("@TupoksiBot makasih ya"))
     assert bot.last().startswith("Sama-sama")
+
+
+# -- 4. short on a phone: compact group answers, the details a tap away ----------------------
+
+GROUP_ANSWER_LINES = 5
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        CLOSE_CALL,
+        BALLOT_BOXES,
+        "min, yg ngurusin SPJ perjalanan dinas siapa ya?",
+        "siapa yang mengelola arsip?",
+    ],
+)
+async def test_a_group_answer_is_at_most_five_lines_with_unit_duty_and_confidence(
+    bot: Harness, question: str
+) -> None:
+    await bot.send(fakes.mention(f"@TupoksiBot {question}"))
+    answer = bot.sent()[-1]
+    lines = answer["text"].split("\n")
+    assert len(lines) <= GROUP_ANSWER_LINES
+    assert "Subbag" in lines[0] and "Divisi" in lines[0]  # both units, first
+    assert any(line.startswith("📌 Tugas") for line in lines)
+    assert lines[-1].startswith("Keyakinan:")
+    assert [label for label, _ in buttons(answer)][-3:] == ["🔎 Detail", "👍", "👎"]
+
+
+async def test_detail_sends_the_full_answer_to_whoever_taps_without_touching_the_compact_one(
+    bot: Harness, store: Database
+) -> None:
+    await bot.send(fakes.mention(f"@TupoksiBot {CLOSE_CALL}"))
+    answer = bot.api.sent_messages[-1]
+    (detail,) = data_of(answer, "x1:")
+    bot.api.reset()
+    await press(bot, detail, answer, user_id=OTHER_ID)
+    assert not [m for m in bot.api.methods() if m in EDITS]
+    (full,) = bot.sent()
+    assert full["reply_parameters"]["message_id"] == answer["message_id"]
+    text = full["text"]
+    assert CLOSE_CALL in text  # which question these details are for
+    assert "<b>Divisi</b>: Divisi Keuangan, Umum dan Rumah Tangga" in text  # full names, both duties
+    assert "<b>Sub Bagian</b>: Sub Bagian Keuangan" in text and text.count("📌 Tugas #") == 2
+    await store.flush()
+    assert await store.count_queries() == 1  # the detail is not a second question
+
+
+async def test_detail_after_a_restart_reads_the_question_from_the_log(bot: Harness, store: Database) -> None:
+    await bot.send(fakes.mention(f"@TupoksiBot {BALLOT_BOXES}"))
+    answer = bot.api.sent_messages[-1]
+    await store.flush()
+    bot.app.drop_chat_data(GROUP_ID)  # what a restart forgets
+    await press(bot, data_of(answer, "x1:")[0], answer, user_id=OTHER_ID)
+    assert "<b>Sub Bagian</b>: Sub Bagian Umum dan Logistik" in bot.last()
+
+
+async def test_an_unknown_detail_button_is_stale(bot: Harness) -> None:
+    await press(bot, "x1:0123456789abcdef", fakes.bot_message(chat=fakes.group_chat()), user_id=OTHER_ID)
+    assert bot.toast() == STALE_BUTTON_TEXT
+
+
+async def test_private_answers_stay_in_full(bot: Harness) -> None:
+    await bot.send(fakes.private_text(CLOSE_CALL))
+    answer = bot.sent()[-1]
+    assert "<b>Sub Bagian</b>: Sub Bagian Keuangan" in answer["text"]
+    assert not data_of(answer, "x1:")
