@@ -256,14 +256,26 @@ def detail_button(question_id: str) -> Button:
 
 
 def assignment_html(
-    kb: KnowledgeBase, question: str, assignment: Assignment, *, echo_question: bool = True
+    kb: KnowledgeBase,
+    question: str,
+    assignment: Assignment,
+    *,
+    echo_question: bool = True,
+    alternative: bool = False,
 ) -> str:
-    """An answer card focused on one unit (inline mode posts one per likely unit)."""
+    """An answer card focused on one unit (inline mode posts one per likely unit).
+
+    ``alternative``: the unit is another reading of an answer already given, so it says
+    so instead of a confidence of its own (which could read surer than the answer).
+    """
     lines = _assignment_lines(assignment)
     partners = kb.counterparts(assignment.unit.id)
     if partners:
         lines.append("🤝 Bersama: " + ", ".join(esc(u.short_name) for u in partners))
-    lines.append(f"Tingkat keyakinan: <b>{esc(confidence_label(assignment.score))}</b>")
+    if alternative:
+        lines.append("🤔 <i>Kemungkinan lain untuk pertanyaan ini; jawaban di atas tetap berlaku.</i>")
+    else:
+        lines.append(f"Tingkat keyakinan: <b>{esc(confidence_label(assignment.score))}</b>")
     head = [_echo(question)] if echo_question else []
     return "\n\n".join([*head, "\n".join(lines)])
 

@@ -212,7 +212,7 @@ async def alternative_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     remembered = recent_answers(context.chat_data).by_question(parsed[0], deps(context).clock())
     assignment = service.assignment(remembered.question, unit.id) if remembered else None
     if remembered is not None and assignment is not None:
-        html = assignment_html(service.kb, remembered.question, assignment)
+        html = assignment_html(service.kb, remembered.question, assignment, alternative=True)
     else:
         html = unit_card_html(service.kb, unit)
     await reply_html(callback.message, html, quote=True)
