@@ -18,7 +18,7 @@ CONFIDENCE_BANDS: tuple[tuple[float, str], ...] = (
 )
 
 DECLINE_MESSAGES = {
-    Reason.EMPTY: "Pertanyaannya kosong. Tulis saja, misalnya: siapa yang mengurus arsip surat masuk?",
+    Reason.EMPTY: "Urusan apa yang ingin ditanyakan?",  # the hint below gives an example
     Reason.CHITCHAT: (
         "Halo! Saya membantu mencari unit yang menangani suatu urusan di KPU Provinsi Banten. "
         "Tanyakan misalnya: siapa yang mengurus kenaikan gaji berkala?"

@@ -14,7 +14,7 @@ import pytest
 
 from bot.core.model import KnowledgeBase
 from bot.storage import Database, open_database
-from bot.telegram.memory import FOLLOW_UP_SECONDS, KEEP_SECONDS
+from bot.telegram.memory import KEEP_SECONDS
 from bot.text.answers import STALE_BUTTON_TEXT
 from tests.support import fakes
 from tests.support.fakes import GROUP_ID, USER_ID, buttons
@@ -182,7 +182,11 @@ async def test_a_question_on_a_new_unknown_topic_is_not_mixed_with_the_previous_
 
 async def test_after_ten_minutes_a_short_message_no_longer_follows_the_answer(bot: Harness) -> None:
     await bot.send(fakes.private_text(BALLOT_BOXES))
-    bot.advance(FOLLOW_UP_SECONDS + 1)
+    bot.advance(9 * 60)
+    await bot.send(fakes.private_text(WHO_THEN))
+    assert "Menyambung" in bot.last()
+    await bot.send(fakes.private_text(BALLOT_BOXES))
+    bot.advance(10 * 60 + 1)
     await bot.send(fakes.private_text(WHO_THEN))
     assert "Menyambung" not in bot.last()
     assert "Umum dan Logistik" not in bot.last()
