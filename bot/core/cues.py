@@ -8,6 +8,7 @@ questions before any score counts; nothing here knows about duties or units.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from enum import StrEnum
 
@@ -78,6 +79,47 @@ _TASK_TYPO_SCORE = 88.0
 
 # Words that introduce the subject matter of an activity ("pelatihan soal arsip").
 _ABOUT = frozenset({"soal", "tentang", "mengenai", "terkait", "perihal", "about", "regarding", "ngeunaan"})
+
+# Numbers as typed ("1.350.000.000", "2,5") and what makes two of them a sum for the bot.
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_OPERATOR = re.compile(r"\d\s*(?:[x*/+=×÷]|%\s*(?:dari|of|x|kali))\s*\d")
+_COMPUTING = frozenset(
+    {"hitung", "hitungin", "itung", "itungin", "dikali", "dibagi", "ditambah", "calculate"}
+)
+
+# "Why" words: asked with "tolong dicek", they describe a complaint.
+_WHY = frozenset({"kenapa", "mengapa", "why"})
+
+# Words of a fact phrase that ask for a number or a time.
+_NUMBER_OR_TIME = frozenset({"berapa", "kapan", "when", "many", "much"})
+
+# Qualities: "yang bagus", "yang paling dekat" describe a thing, they name no doing.
+_QUALITIES = frozenset(
+    {
+        "bagus",
+        "enak",
+        "murah",
+        "mahal",
+        "dekat",
+        "terdekat",
+        "jauh",
+        "besar",
+        "kecil",
+        "terbaik",
+        "paling",
+        "cepat",
+        "ramai",
+        "sepi",
+        "bersih",
+        "nyaman",
+        "lengkap",
+        "oke",
+        "mantap",
+        "recommended",
+        "rekomen",
+        "top",
+    }
+)
 
 # "buat" is a stopword as "for" ("buat kita") but the verb "make" after "yang" ("yang bikin").
 _MAKE = frozenset({"buat"})
@@ -182,7 +224,11 @@ class Cues:
         ... siapa" or "partai mana yang paling banyak" ask a fact.
         """
         questions = self._outside_facts(norm, Cue.QUESTION_WORD)
-        if not questions or self.has(norm, Cue.FACT_TOPIC):
+        if not questions:
+            return False
+        if self._done_by_whom(question):  # "bahan pembelaannya dikumpulkan oleh siapa?"
+            return True
+        if self.has(norm, Cue.FACT_TOPIC):
             return False
         words, lemmas = norm.words, norm.lemmas
         asking = {span.start for span in questions}
@@ -191,8 +237,10 @@ class Cues:
             if word == "yang" and words[following] in _MODALS:  # "yang bisa bikinin"
                 following = min(following + 1, len(words) - 1)
             if (
-                lemmas[following] in self._stopwords and words[following] not in _MAKE
-            ) or following in asking:
+                (lemmas[following] in self._stopwords and words[following] not in _MAKE)
+                or following in asking
+                or words[following] in _QUALITIES  # "bengkel yang bagus di mana": which, not who
+            ):
                 continue
             if word == "yang" or (i in asking and word in _WHO):
                 return True
@@ -204,6 +252,16 @@ class Cues:
                     return True
         return False
 
+    def _done_by_whom(self, question: str) -> bool:
+        """A passive verb with "oleh siapa" / "sama siapa": who does it, whatever the topic."""
+        tokens = [self._informal.get(t, t) for t in tokenize(question)]
+        return any(
+            token.startswith("di")
+            and len(token) > 5
+            and tokens[i + 1 : i + 3] in (["oleh", "siapa"], ["sama", "siapa"])
+            for i, token in enumerate(tokens)
+        )
+
     # -- not a question for this bot ---------------------------------------------------------
 
     def small_talk(self, norm: Normalized) -> bool:
@@ -213,6 +271,26 @@ class Cues:
             covered.update(span)
         return bool(covered) and all(
             i in covered or word in self._stopwords for i, word in enumerate(norm.words)
+        )
+
+    @staticmethod
+    def computes(question: str) -> bool:
+        """Arithmetic for the bot: two numbers and an operator or a word of computing."""
+        if len(_NUMBER.findall(question)) < 2:
+            return False
+        words = set(tokenize(question))
+        return bool(_OPERATOR.search(question)) or bool(words & _COMPUTING)
+
+    def asks_only_why(self, norm: Normalized) -> bool:
+        """Every fact phrase is a "why" ("kenapa", "mengapa")."""
+        spans = self.spans(norm, Cue.FACT)
+        return bool(spans) and all(set(norm.words[span.start : span.stop]) <= _WHY for span in spans)
+
+    def asks_number_or_time(self, norm: Normalized) -> bool:
+        """A fact phrase that asks how many, which number or when ("nomor berapa", "kapan")."""
+        return any(
+            _NUMBER_OR_TIME.intersection(norm.words[span.start : span.stop])
+            for span in self.spans(norm, Cue.FACT)
         )
 
     def subject_matter(self, norm: Normalized) -> list[range]:

@@ -77,6 +77,9 @@ class MatcherConfig:
     # An unknown question word sharing a long prefix with a KB word counts this much.
     related_credit: float = 0.7
     # A duty counts for the counterpart unit it links to at slightly less than for its own.
+    elsewhere_duty_score: float = 0.85
+    """A who-handles question about work done at another agency is still this office's when
+    one of its duties matches at least this well ("berkas sengketa di Bawaslu siapa yang ngurus")."""
     subject_matter_weight: float = 0.6
     """How much the words after "soal"/"tentang" count when an activity comes before them."""
     link_factor: float = 0.92
@@ -421,6 +424,8 @@ class Matcher:
         if not norm.groups:
             chatter = self._cues.has(norm, Cue.CHITCHAT) or self._cues.has(norm, Cue.ABOUT_BOT)
             reason = Reason.CHITCHAT if chatter else Reason.EMPTY
+            if self._cues.computes(question):  # "berapa 12 x 350.000?"
+                reason = Reason.BOT_TASK
             return MatchResult(question, norm.text, False, reason, corrections=norm.corrections)
         norm = norm.weighted(self._cues.subject_matter(norm), self.config.subject_matter_weight)
         named, name_spans = self._named_units(norm)
@@ -492,6 +497,12 @@ class Matcher:
             if end > i + 1:
                 spans.append(range(i + 1, end))
         return spans
+
+    def _addressed_to_unit(self, norm: Normalized) -> bool:
+        """The message opens by naming a unit ("Divisi Data, tolong ..."): it is for that unit."""
+        _, spans = self._named_units(norm)
+        stopwords = self.kb.lexicon.stopwords
+        return any(all(word in stopwords for word in norm.words[: span.start]) for span in spans)
 
     def _claimed(self, norm: Normalized) -> bool:
         """A unit named as the owner of the work ("urusan subbag umum ya?", "tugasnya divisi
@@ -750,11 +761,16 @@ class Matcher:
         cues = self._cues
         handler = cues.handler(norm) or cues.asks_who_does(norm, question) or self._claimed(norm)
         asks = cues.question_word(norm)
+        if handler and not asks and cues.asks_number_or_time(norm):
+            handler = False  # "PKPU nomor berapa yang ngatur kampanye?" asks a number, not who
         request = cues.has(norm, Cue.REQUEST)
         if cues.at_other_office(norm) and not cues.has(norm, Cue.THIS_OFFICE):
             return Reason.OTHER_OFFICE
-        if cues.at_other_agency(norm) and not (handler and cues.has(norm, Cue.THIS_OFFICE)):
-            # "sengketa di Bawaslu, yang ngurus dari KPU kita siapa?" is this office's work
+        if cues.at_other_agency(norm) and not (
+            handler and (cues.has(norm, Cue.THIS_OFFICE) or result.score >= self.config.elsewhere_duty_score)
+        ):
+            # "sengketa di Bawaslu, yang ngurus dari KPU kita siapa?" is this office's work, as is
+            # a who-handles question that names one of its duties plainly
             return Reason.OTHER_AGENCY
         if cues.has(norm, Cue.SERVICE):
             return Reason.OTHER_AGENCY
@@ -765,7 +781,8 @@ class Matcher:
         if cues.bot_task(question, leading=True):  # "rekapin dong ..., kirim ke sini"
             return Reason.BOT_TASK
         if not handler:
-            if cues.bot_task(question):
+            # "hitung 2,5% dari 1.350.000"; but "Divisi Data, tolong bikinin poster" asks a unit
+            if (cues.bot_task(question) or cues.computes(question)) and not self._addressed_to_unit(norm):
                 return Reason.BOT_TASK
             if cues.has(norm, Cue.WISH) and not asks:  # "mohon maaf lahir batin" is no request
                 return Reason.CHITCHAT
@@ -779,7 +796,11 @@ class Matcher:
             if cues.ends_with_what(norm):
                 # "Sirekap itu aplikasi apa?" asks what a thing is; "passwordnya apa?" a fact.
                 return Reason.DEFINITION if cues.points_at_a_term(norm) else Reason.FACT_QUESTION
-            if cues.has(norm, Cue.FACT) or (asks and cues.has(norm, Cue.FACT_TOPIC)):
+            # "tolong dicek kenapa gaji saya kurang" asks for something to be done, not why
+            fact = cues.has(norm, Cue.FACT) and not (
+                cues.asks_for_action(question) and cues.asks_only_why(norm)
+            )
+            if fact or (asks and cues.has(norm, Cue.FACT_TOPIC)):
                 return Reason.FACT_QUESTION
             # Another office or agency named with no request and no handler phrase: declined
             # outright without a question word, and with a bare one ("... di mana?") answered

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein
 from Sastrawi.Dictionary.ArrayDictionary import ArrayDictionary
 from Sastrawi.Stemmer.Stemmer import Stemmer
 from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
@@ -260,8 +261,22 @@ class Normalizer:
         if len(word) < MIN_TYPO_LENGTH or not self._vocabulary_list:
             return None
         cutoff = 86.0 if len(word) <= 5 else 80.0
-        found = process.extractOne(word, self._vocabulary_list, scorer=fuzz.ratio, score_cutoff=cutoff)
-        return found[0] if found else None
+        found = process.extract(word, self._vocabulary_list, scorer=fuzz.ratio, score_cutoff=cutoff, limit=5)
+        if not found:
+            return None
+        # Typos rarely change the first letter ("posting" is "postingan", not "hosting"); among
+        # near words that keep it, the fewest edits wins, a swap of two letters counting once
+        # ("parati" is "partai", not "aparat"); then the closer ratio.
+        best = min(
+            found,
+            key=lambda hit: (
+                hit[0][0] != word[0],
+                DamerauLevenshtein.distance(word, hit[0]),
+                -hit[1],
+                hit[0],
+            ),
+        )
+        return best[0]
 
     def correct(self, word: str) -> str | None:
         """The KB word ``word`` is most likely a typo of, or None."""
