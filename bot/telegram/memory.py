@@ -40,6 +40,8 @@ class RecentAnswers:
 
     def __init__(self) -> None:
         self._by_id: OrderedDict[str, Remembered] = OrderedDict()
+        # More messages about a kept answer (its details, another unit): message id -> question id.
+        self._also: OrderedDict[int, str] = OrderedDict()
 
     def remember(self, asked: Remembered) -> None:
         """Keep ``asked``; the oldest answer goes when the chat has too many."""
@@ -47,6 +49,12 @@ class RecentAnswers:
         self._by_id[asked.question_id] = asked
         while len(self._by_id) > KEEP_ANSWERS:
             self._by_id.popitem(last=False)
+
+    def also_shown(self, question_id: str, message_id: int) -> None:
+        """Message ``message_id`` is about the answer to ``question_id`` too: replies to it follow it up."""
+        self._also[message_id] = question_id
+        while len(self._also) > KEEP_ANSWERS:
+            self._also.popitem(last=False)
 
     def _fresh(self, asked: Remembered | None, now: float, seconds: float) -> Remembered | None:
         return asked if asked is not None and now - asked.at <= seconds else None
@@ -58,6 +66,8 @@ class RecentAnswers:
     def by_message(self, message_id: int, now: float) -> Remembered | None:
         """The answer the bot sent as message ``message_id``, while it is kept."""
         found = next((a for a in self._by_id.values() if a.message_id == message_id), None)
+        if found is None and message_id in self._also:
+            found = self._by_id.get(self._also[message_id])
         return self._fresh(found, now, KEEP_SECONDS)
 
     def last_from(self, user_id: int | None, now: float) -> Remembered | None:

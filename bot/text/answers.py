@@ -178,15 +178,23 @@ def answer_html(
     return "\n\n".join(blocks)
 
 
-def compact_answer_html(answer: Answer, *, follows: str | None = None, contact: str | None = None) -> str:
+def compact_answer_html(
+    answer: Answer,
+    *,
+    follows: str | None = None,
+    contact: str | None = None,
+    echo_question: bool = False,
+) -> str:
     """A group answer in at most five lines: the units, one duty, a contact, the confidence.
 
     The full answer (both duties, notes, corrections) is behind the "Detail" button.
-    ``contact`` is a ready line about whom to reach, once units have contacts.
+    ``contact`` is a ready line about whom to reach, once units have contacts;
+    ``echo_question`` puts the question on top (an example asked by a button).
     """
     if not answer.answered or answer.small_talk is not None:
-        return answer_html(answer, follows=follows)
-    lines = [follows_line(follows)] if follows else []
+        return answer_html(answer, follows=follows, echo_question=echo_question)
+    lines = [_echo(answer.question)] if echo_question else []
+    lines += [follows_line(follows)] if follows else []
     units = [a for a in (answer.subbag, answer.divisi) if a is not None]
     names = " · ".join(f"{LEVEL_ICON[a.unit.level]} <b>{esc(a.unit.short_name)}</b>" for a in units)
     lines.append(names)

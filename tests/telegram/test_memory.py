@@ -48,3 +48,14 @@ def test_the_memory_lives_in_the_chat_data() -> None:
     recent_answers(chat_data).remember(asked(1))
     assert recent_answers(chat_data).by_question(f"{1:016x}", 0.0) is not None
     assert recent_answers(None).by_question(f"{1:016x}", 0.0) is None
+
+
+def test_more_messages_about_an_answer_lead_back_to_it_and_stay_bounded() -> None:
+    memory = recent_answers({})
+    memory.remember(asked(1))
+    for message_id in range(1000, 1000 + KEEP_ANSWERS + 1):
+        memory.also_shown(f"{1:016x}", message_id)
+    assert memory.by_message(1000, 0.0) is None  # the oldest extra message is forgotten
+    found = memory.by_message(1000 + KEEP_ANSWERS, 0.0)
+    assert found is not None and found.question == "pertanyaan 1"
+    assert memory.by_message(101, 0.0) is not None  # the answer itself still leads to it

@@ -189,8 +189,13 @@ async def example_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         chat_type=message.chat.type,
         user_id=callback.from_user.id,
     )
-    html = answer_html(asked.answer, echo_question=True, noted=d.service.keeps_questions)
-    sent = await reply_html(message, html, reply_buttons(d, asked.answer, asked.question_id))
+    compact = in_group(message.chat)
+    if compact:
+        html = compact_answer_html(asked.answer, echo_question=True)
+    else:
+        html = answer_html(asked.answer, echo_question=True, noted=d.service.keeps_questions)
+    keyboard = reply_buttons(d, asked.answer, asked.question_id, compact=compact)
+    sent = await reply_html(message, html, keyboard)
     _remember(context, asked, callback.from_user.id, sent)
 
 
@@ -215,7 +220,9 @@ async def alternative_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
         html = assignment_html(service.kb, remembered.question, assignment, alternative=True)
     else:
         html = unit_card_html(service.kb, unit)
-    await reply_html(callback.message, html, quote=True)
+    sent = await reply_html(callback.message, html, quote=True)
+    if remembered is not None and sent is not None:
+        recent_answers(context.chat_data).also_shown(remembered.question_id, sent.message_id)
 
 
 async def detail_button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -239,7 +246,9 @@ async def detail_button_pressed(update: Update, context: ContextTypes.DEFAULT_TY
         return
     await callback.answer()
     html = answer_html(d.service.answer(question), echo_question=True)
-    await reply_html(callback.message, html, quote=True)
+    sent = await reply_html(callback.message, html, quote=True)
+    if remembered is not None and sent is not None:
+        memory.also_shown(remembered.question_id, sent.message_id)
 
 
 async def feedback_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -329,3 +329,22 @@ async def test_private_answers_stay_in_full(bot: Harness) -> None:
     answer = bot.sent()[-1]
     assert "<b>Sub Bagian</b>: Sub Bagian Keuangan" in answer["text"]
     assert not data_of(answer, "x1:")
+
+
+async def test_a_reply_to_the_details_follows_up_the_same_question(bot: Harness) -> None:
+    await bot.send(fakes.mention(f"@TupoksiBot {BALLOT_BOXES}"))
+    answer = bot.api.sent_messages[-1]
+    await press(bot, data_of(answer, "x1:")[0], answer, user_id=OTHER_ID)
+    details = bot.api.sent_messages[-1]
+    await bot.send(fakes.reply_to_sent(DISTRIBUTION, details, user_id=OTHER_ID))
+    assert "Menyambung pertanyaan" in bot.last() and BALLOT_BOXES in bot.last()
+
+
+async def test_an_example_pressed_in_the_group_is_answered_compactly_with_its_question(bot: Harness) -> None:
+    await bot.send(fakes.command("/start", group=True))
+    start = bot.api.sent_messages[-1]
+    await press(bot, data_of(start, "q1:")[0], start, user_id=OTHER_ID)
+    answer = bot.sent()[-1]
+    lines = answer["text"].split("\n")
+    assert lines[0].startswith("❓") and len(lines) <= GROUP_ANSWER_LINES + 1
+    assert "Subbag SDM" in answer["text"] and data_of(answer, "x1:")
