@@ -35,6 +35,8 @@ class BotDeps:
     settings: Settings
     service: Service
     database_path: Path | None = None
+    lost: int = 0
+    """Questions and votes the database could not take, counted when it is closed."""
     clock: Callable[[], float] = field(default=time.monotonic)
     """What "now" is for the chat memory (tests pass a fake clock)."""
 

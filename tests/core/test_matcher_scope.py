@@ -129,6 +129,9 @@ def test_what_is_not_a_who_handles_question_is_declined_with_its_reason(
         # "tolong dicek kenapa ..." is a complaint to handle, not a why-question.
         ("tolong dicek kenapa gaji saya bulan ini kurang", "subbag-keuangan"),
         ("the office car has a flat tyre, can someone sort it out?", "subbag-umum-logistik"),
+        # Each level cites its own duty: booking a room or a projector is household work,
+        # dismissing a civil servant is staff administration (not replacing a commissioner).
+        ("mau pinjam proyektor buat rapat sore ini, ke siapa?", "subbag-umum-logistik"),
         # The bot addressed, not asked about.
         ("bot, siapa yang ngurus gaji pegawai?", "subbag-keuangan"),
         # Personal words with a handler phrase: the work is still the office's.
@@ -221,6 +224,22 @@ def test_a_bare_unit_name_still_gets_that_unit(shared_matcher: Matcher) -> None:
 def _questions() -> list[str]:
     sets = [DATA / "holdout.yaml", DATA / "holdout2.yaml"] + ([DEV] if DEV.exists() else [])
     return [e["q"] for path in sets for e in load_labeled(path) if not e.get("out_of_scope")]
+
+
+@pytest.mark.parametrize(
+    ("question", "divisi_duty"),
+    [
+        ("mau booking aula buat rakor hari senin, ke siapa?", "div-keuangan-umum-rt#4"),
+        ("usulan pemberhentian PNS yang mengundurkan diri diproses siapa?", "div-sdm-litbang#5"),
+    ],
+)
+def test_the_divisi_duty_cited_is_the_work_asked_about(
+    shared_matcher: Matcher, question: str, divisi_duty: str
+) -> None:
+    result = shared_matcher.match(question)
+    assert result.answered
+    cited = result.divisi[0].duty
+    assert cited is not None and f"{cited.unit_id}#{cited.number}" == divisi_duty
 
 
 def test_every_level_cites_a_duty_of_its_own_unit(shared_matcher: Matcher) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Chat, Message, Update
+from telegram import CallbackQuery, Chat, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
@@ -22,7 +22,6 @@ from bot.telegram.memory import Remembered, recent_answers
 from bot.telegram.messaging import command_argument, in_group, mark_vote, reply_html
 from bot.text.answers import (
     EXAMPLE_QUESTIONS,
-    FEEDBACK_FAILED_TEXT,
     FEEDBACK_THANKS,
     NON_TEXT_HTML,
     STALE_BUTTON_TEXT,
@@ -234,13 +233,15 @@ async def detail_button_pressed(update: Update, context: ContextTypes.DEFAULT_TY
     remembered = memory.by_question(question_id, d.clock()) if question_id else None
     question = remembered.question if remembered else None
     database = d.service.database
-    if question is None and question_id and database is not None:
+    if question is None and question_id and database is not None and button_on_message(callback):
         try:
             record = await database.query(question_id)  # asked before a restart
         except StorageError:
             logger.exception("could not read question %s for its detail", question_id)
             record = None
-        question = record.text if record else None
+        # Only a question asked in this chat: a forged id must not show another chat's question.
+        chat_id = callback.message.chat.id if isinstance(callback.message, Message) else None
+        question = record.text if record and record.chat_id == chat_id else None
     if question is None or not isinstance(callback.message, Message):
         await callback.answer(STALE_BUTTON_TEXT)
         return
@@ -251,21 +252,34 @@ async def detail_button_pressed(update: Update, context: ContextTypes.DEFAULT_TY
         memory.also_shown(remembered.question_id, sent.message_id)
 
 
+def button_on_message(callback: CallbackQuery) -> bool:
+    """True when the pressed data is a button of the message it came with.
+
+    Telegram attaches the message as it is (with its real buttons), but a client can send
+    any data: a vote counts only for the answer its buttons belong to, pressed by someone
+    who sees that message (the asker in private, a member in a group).
+    """
+    message = callback.message
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return False
+    buttons = (button for row in message.reply_markup.inline_keyboard for button in row)
+    return any(button.callback_data == callback.data for button in buttons)
+
+
 async def feedback_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """f1:<question id>:<vote>: store the presser's 👍/👎 on that answer (one per user, changeable)."""
+    """f1:<question id>:<vote>: store the presser's 👍/👎 on that answer (one per user, changeable).
+
+    The vote goes to the background writer: the press is answered at once, even while the
+    database is locked.
+    """
     callback = update.callback_query
     parsed = parse_feedback(callback.data)
     database = deps(context).service.database
-    if parsed is None or database is None:
+    if parsed is None or database is None or not button_on_message(callback):
         await callback.answer(STALE_BUTTON_TEXT)
         return
     question_id, vote = parsed
-    try:
-        await database.set_feedback(question_id, callback.from_user.id, vote)
-    except StorageError:
-        logger.exception("could not store feedback on question %s", question_id)
-        await callback.answer(FEEDBACK_FAILED_TEXT)
-        return
+    database.queue_vote(question_id, callback.from_user.id, vote)
     await callback.answer(FEEDBACK_THANKS[vote])
     message = callback.message
     # Only in a private chat is the voter the sole reader: there the chosen button gets a ✓.

@@ -348,3 +348,18 @@ async def test_an_example_pressed_in_the_group_is_answered_compactly_with_its_qu
     lines = answer["text"].split("\n")
     assert lines[0].startswith("❓") and len(lines) <= GROUP_ANSWER_LINES + 1
     assert "Subbag SDM" in answer["text"] and data_of(answer, "x1:")
+
+
+async def test_a_forged_detail_button_never_shows_another_chats_question(
+    bot: Harness, store: Database
+) -> None:
+    await bot.send(fakes.private_text(BALLOT_BOXES, user_id=OTHER_ID))  # someone's private question
+    question_id = data_of(bot.sent()[-1], "f1:")[0].split(":")[1]
+    await store.flush()
+    forged = fakes.bot_message(chat=fakes.group_chat())
+    forged["reply_markup"] = {
+        "inline_keyboard": [[{"text": "🔎 Detail", "callback_data": f"x1:{question_id}"}]]
+    }
+    bot.api.reset()
+    await press(bot, f"x1:{question_id}", forged, user_id=USER_ID)
+    assert bot.toast() == STALE_BUTTON_TEXT and bot.sent() == []
