@@ -1,4 +1,4 @@
-"""The use cases, without Telegram: ask (answer and log), teach, forget, reload.
+"""The use cases, without Telegram: ask (answer and log), teach, forget, reload, contacts.
 
 The Telegram handlers and the command line call these and only render what comes
 back. :class:`Service` owns the matcher being served and the lock that keeps teaching
@@ -10,6 +10,12 @@ and reloading from losing each other's work:
 * :meth:`Service.reload` builds the new KB and matcher completely (learned phrases
   included) before one assignment swaps them in, so no question is answered from a
   half-built KB.
+
+Contacts: a unit's people come from ``knowledge/contacts.yaml`` unless an admin set that
+unit's list in Telegram (``/kontak``): then the database's list wins, whole, for that unit
+(seeded from the file on the first change) until the admin resets it. Answers carry the
+contacts of the units they name; a contact question naming a unit is answered with that
+unit's people; a fact question whose topic is clear names the units that would know.
 """
 
 from __future__ import annotations
@@ -17,13 +23,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from bot.core.answer import Answer, build_answer
-from bot.core.matcher import Matcher, MatchResult
-from bot.core.model import KnowledgeBase, Unit
+from bot.core.answer import Answer, Assignment, build_answer
+from bot.core.contacts import Contact, with_contact, without_contact
+from bot.core.cues import Cue, Cues
+from bot.core.matcher import Matcher, MatchResult, Reason
+from bot.core.model import KnowledgeBase, Level, Unit
+from bot.core.normalize import Normalized, tokenize
 from bot.knowledge.loader import load_kb
 from bot.knowledge.stems import build_matcher
 from bot.storage import Database, LearnedPhrase, QueryRecord, Source
@@ -70,6 +79,12 @@ class NotTeachable:
 
 TeachResult = Taught | AlreadyTaught | NotTeachable
 
+# A fact question names the units that would know only when its topic alone is answered at
+# least this surely (else the decline stays short).
+REFERRAL_MIN_CONFIDENCE = 0.6
+# The topic of a fact question is asked again as a who-handles question.
+_TOPIC_PREFIX = "siapa yang mengurus"
+
 
 @dataclass(frozen=True)
 class Reloaded:
@@ -89,6 +104,9 @@ class Service:
     log: QuestionLog = field(default_factory=NoQuestionLog)
     # Held while learned phrases change or the KB is swapped, so neither loses the other's work.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    contact_lists: dict[str, tuple[Contact, ...]] = field(default_factory=dict)
+    """Units whose people admins set in Telegram (the database's copy): these win over the file."""
+    _cues: tuple[Matcher, Cues] | None = field(default=None, repr=False)
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -110,7 +128,122 @@ class Service:
     def answer(self, question: str) -> Answer:
         """The answer to ``question``, not logged (examples shown in inline mode)."""
         matcher = self.matcher
-        return build_answer(matcher.match(question), matcher.kb, matcher.config.ambiguity_margin)
+        result = matcher.match(question)
+        return self._with_people(build_answer(result, matcher.kb, matcher.config.ambiguity_margin), result)
+
+    # -- contacts -------------------------------------------------------------------------
+
+    def contacts(self, unit_id: str) -> tuple[Contact, ...]:
+        """The unit's people: the list set in Telegram if there is one, else the KB file's."""
+        if unit_id in self.contact_lists:
+            return self.contact_lists[unit_id]
+        return self.kb.file_contacts(unit_id)
+
+    def contacts_set_in_telegram(self, unit_id: str) -> bool:
+        """Whether the unit's list is the one admins set in Telegram (not the file's)."""
+        return unit_id in self.contact_lists
+
+    async def load_contacts(self) -> None:
+        """Read the lists admins set in Telegram (at start-up)."""
+        if self.database is not None:
+            self.contact_lists = await self.database.contact_lists()
+
+    async def set_contact(
+        self, database: Database, unit: Unit, contact: Contact, by: int
+    ) -> tuple[Contact, ...]:
+        """Put ``contact`` in the unit's list (replacing the holder of the same role); the new list."""
+        async with self.lock:
+            people = with_contact(self.contacts(unit.id), contact)
+            await database.set_contact_list(unit.id, people, by)
+            self.contact_lists[unit.id] = people
+        logger.info("admin %s set a contact of %s (%s)", by, unit.id, contact.role)
+        return people
+
+    async def remove_contact(self, database: Database, unit: Unit, who: str, by: int) -> int:
+        """Take the people whose role or name is ``who`` off the unit's list; how many left it."""
+        async with self.lock:
+            before = self.contacts(unit.id)
+            people = without_contact(before, who)
+            removed = len(before) - len(people)
+            if removed:
+                await database.set_contact_list(unit.id, people, by)
+                self.contact_lists[unit.id] = people
+        if removed:
+            logger.info("admin %s removed %d contact(s) of %s", by, removed, unit.id)
+        return removed
+
+    async def reset_contacts(self, database: Database, unit: Unit) -> bool:
+        """Drop the list set in Telegram: the KB file's counts again. False if there was none."""
+        async with self.lock:
+            dropped = await database.drop_contact_list(unit.id)
+            self.contact_lists.pop(unit.id, None)
+        return dropped
+
+    def _cues_of(self, matcher: Matcher) -> Cues:
+        """The lexicon's cues compiled for ``matcher`` (once per KB)."""
+        if self._cues is None or self._cues[0] is not matcher:
+            self._cues = (matcher, Cues(matcher.normalizer, matcher.kb.lexicon))
+        return self._cues[1]
+
+    def _with_people(self, answer: Answer, result: MatchResult) -> Answer:
+        """The answer with its units' contacts, the units a contact question names, and for a
+        fact question with a clear topic the units that would know."""
+        matcher = self.matcher
+        kb = matcher.kb
+        norm = matcher.normalizer.normalize(answer.question)
+        cues = self._cues_of(matcher)
+        asked = cues.has(norm, Cue.CONTACT)
+        answer = replace(
+            answer,
+            divisi=self._with_contacts(answer.divisi),
+            subbag=self._with_contacts(answer.subbag),
+            contacts_asked=asked,
+        )
+        named = result.named or (_units_named(kb, answer.question) if asked else ())
+        if asked and named:
+            units = (self._with_contacts(Assignment(kb.unit(i), None, 1.0, _parent(kb, i))) for i in named)
+            return replace(answer, contact_units=tuple(a for a in units if a is not None))
+        if result.reason is Reason.FACT_QUESTION:
+            return replace(answer, refer_to=self._referral(matcher, cues, norm, result))
+        return answer
+
+    def _referral(
+        self, matcher: Matcher, cues: Cues, norm: Normalized, result: MatchResult
+    ) -> tuple[Assignment, ...]:
+        """For a fact question about this office's work, the units that would know.
+
+        The question is asked again without its fact words, as "who handles <topic>"; the
+        units count when that is answered fairly surely and agrees with the fact question's
+        own ranking. Results, people, other offices and agencies get no referral.
+        """
+        if (
+            cues.has(norm, Cue.FACT_TOPIC)
+            or cues.has(norm, Cue.SERVICE)
+            or cues.about(norm, Cue.OFFICE)
+            or cues.about(norm, Cue.AGENCY)
+        ):
+            return ()
+        facts = cues.spans(norm, Cue.FACT)
+        topic = " ".join(w for i, w in enumerate(norm.words) if not any(i in span for span in facts))
+        if not topic.strip():
+            return ()
+        topical = matcher.match(f"{_TOPIC_PREFIX} {topic}")
+        if not topical.answered or topical.unsure or topical.confidence < REFERRAL_MIN_CONFIDENCE:
+            return ()
+        agrees = any(
+            ranking and topical.ranking(level) and ranking[0].unit_id == topical.ranking(level)[0].unit_id
+            for level, ranking in ((Level.SUBBAG, result.subbag), (Level.DIVISI, result.divisi))
+        )
+        if not agrees:
+            return ()
+        found = build_answer(topical, matcher.kb, matcher.config.ambiguity_margin)
+        units = (self._with_contacts(found.subbag), self._with_contacts(found.divisi))
+        return tuple(a for a in units if a is not None)
+
+    def _with_contacts(self, assignment: Assignment | None) -> Assignment | None:
+        if assignment is None:
+            return None
+        return replace(assignment, contacts=self.contacts(assignment.unit.id))
 
     def ask(
         self,
@@ -128,7 +261,7 @@ class Service:
         started = time.perf_counter()
         matcher = self.matcher  # one KB for the whole question, even if /reload swaps it
         result = matcher.match(question)
-        answer = build_answer(result, matcher.kb, matcher.config.ambiguity_margin)
+        answer = self._with_people(build_answer(result, matcher.kb, matcher.config.ambiguity_margin), result)
         latency_ms = (time.perf_counter() - started) * 1000
         record = make_record(
             result,
@@ -139,6 +272,16 @@ class Service:
             user_id=user_id,
             latency_ms=latency_ms,
         )
+        if answer.contact_units and not result.answered:
+            # The asker got the unit they named: not a miss for the review list.
+            levels = {a.unit.level: a.unit.id for a in answer.contact_units}
+            record = replace(
+                record,
+                answered=True,
+                reason=Reason.ANSWERED,
+                divisi_id=levels.get(Level.DIVISI, record.divisi_id),
+                subbag_id=levels.get(Level.SUBBAG, record.subbag_id),
+            )
         try:
             self.log.log(record)
         except Exception:
@@ -207,6 +350,24 @@ class Service:
             self.matcher = matcher  # the swap: KB and matcher together, in one assignment
         logger.info("reload: KB %s -> %s (%s)", old.version, kb.version, kb.content_hash)
         return Reloaded(old, kb, applied, skipped)
+
+
+def _units_named(kb: KnowledgeBase, question: str) -> tuple[str, ...]:
+    """Units whose name, short name or alias the question spells out in full (longest first)."""
+    text = f" {' '.join(tokenize(question))} "
+    found: list[tuple[int, str]] = []
+    for unit in kb.units:
+        for name in (unit.name, unit.short_name, *unit.aliases):
+            words = " ".join(tokenize(name))
+            if words and f" {words} " in text:
+                found.append((len(words), unit.id))
+    ordered = [unit_id for _, unit_id in sorted(found, reverse=True)]
+    return tuple(dict.fromkeys(ordered))[:1]
+
+
+def _parent(kb: KnowledgeBase, unit_id: str) -> Unit | None:
+    parents = kb.ancestors(unit_id)
+    return parents[0] if parents else None
 
 
 async def apply_learned(database: Database, matcher: Matcher) -> tuple[int, list[LearnedPhrase]]:

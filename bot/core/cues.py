@@ -36,6 +36,8 @@ class Cue(StrEnum):
     WISH = "wishes"
     VALUE = "value_words"
     ABOUT_BOT = "about_bot"
+    CONTACT = "contact_cues"
+    """Asks for a person or a way to reach them; read by the service, not by the matcher."""
 
 
 # Marks a cue kept as typed (compared with standard words, not stems).
@@ -108,6 +110,7 @@ class Cues:
             Cue.WISH: lexicon.wishes,
             Cue.VALUE: lexicon.value_words,
             Cue.ABOUT_BOT: lexicon.about_bot,
+            Cue.CONTACT: lexicon.contact_cues,
         }
         self._phrases = {cue: _compile(normalizer, items) for cue, items in lists.items()}
         offices = [normalizer.phrase(item) for item in lexicon.other_offices]

@@ -98,6 +98,47 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     ),
     # 5: the duty a taught phrase means (its number in the unit), picked after the unit.
     ("ALTER TABLE learned_phrases ADD COLUMN duty INTEGER",),
+    # 7 (issue 14; #6 is reserved for issue 13, the lead renumbers at merge): the people of a
+    # unit as admins set them in Telegram (a unit listed in contact_lists is the database's,
+    # whole, even when empty; other units keep knowledge/contacts.yaml), and questions handed
+    # to the admins ("Tanyakan ke admin") until one is answered by teaching a unit.
+    (
+        """
+        CREATE TABLE contact_lists (
+            unit_id  TEXT PRIMARY KEY,
+            set_by   INTEGER NOT NULL,
+            set_at   TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE contacts (
+            unit_id   TEXT NOT NULL REFERENCES contact_lists (unit_id) ON DELETE CASCADE,
+            position  INTEGER NOT NULL,
+            role      TEXT NOT NULL,
+            name      TEXT NOT NULL,
+            username  TEXT,
+            phone     TEXT,
+            PRIMARY KEY (unit_id, position)
+        )
+        """,
+        """
+        CREATE TABLE handoffs (
+            query_id     TEXT PRIMARY KEY,
+            chat_id      INTEGER NOT NULL,
+            message_id   INTEGER,
+            user_id      INTEGER,
+            asker        TEXT NOT NULL,
+            chat_title   TEXT,
+            question     TEXT NOT NULL,
+            normalized   TEXT NOT NULL,
+            handed_at    TEXT NOT NULL,
+            answered_at  TEXT,
+            answered_by  INTEGER,
+            unit_id      TEXT
+        )
+        """,
+        "CREATE INDEX handoffs_pending ON handoffs (normalized) WHERE answered_at IS NULL",
+    ),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

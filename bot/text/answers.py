@@ -11,10 +11,20 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from bot.core.answer import Answer, Assignment
+from bot.core.contacts import Contact
 from bot.core.model import KnowledgeBase, Level, Unit
 from bot.text.callback_data import example_data, feedback_data, list_data, unit_data
+from bot.text.contacts import ANSWER_CONTACTS_SHOWN, contact_answer_html, contact_lines, referral_html
 from bot.text.html import esc, shorten
-from bot.text.words import ASK_HINT, confidence_label, decline_message, named_elsewhere_note, through_note
+from bot.text.words import (
+    ASK_HINT,
+    LEVEL_ICON,
+    LEVEL_LABEL,
+    confidence_label,
+    decline_message,
+    named_elsewhere_note,
+    through_note,
+)
 
 QUESTION_ECHO_LENGTH = 200
 UNIT_NAME_ECHO_LENGTH = 60
@@ -44,6 +54,7 @@ COMMAND_ARGUMENTS = {
     "ekspor": " [hari]",
     "diluarcakupan": " [hari]",
     "lupakan": " <id>",
+    "kontak": " [unit [Peran: Nama, @username, telepon]]",
 }
 ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("tinjau", "Admin: pertanyaan yang perlu ditinjau"),
@@ -52,6 +63,7 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("ekspor", "Admin: unduh log pertanyaan"),
     ("diluarcakupan", "Admin: pertanyaan di luar cakupan, menurut alasannya"),
     ("lupakan", "Admin: hapus frasa yang pernah diajarkan"),
+    ("kontak", "Admin: kontak orang di tiap unit"),
     ("muatulang", "Admin: muat ulang basis pengetahuan"),
 )
 # The English names the admin commands had first: still understood, no longer in the menus.
@@ -61,14 +73,6 @@ ADMIN_ALIASES: dict[str, str] = {
     "coverage": "cakupan",
     "export": "ekspor",
     "reload": "muatulang",
-}
-
-LEVEL_ICON = {Level.DIVISI: "🏛", Level.SEKRETARIAT: "🏢", Level.BAGIAN: "🏢", Level.SUBBAG: "🗂"}
-LEVEL_LABEL = {
-    Level.DIVISI: "Divisi",
-    Level.SEKRETARIAT: "Sekretariat",
-    Level.BAGIAN: "Bagian",
-    Level.SUBBAG: "Sub Bagian",
 }
 
 
@@ -114,6 +118,7 @@ def _assignment_lines(assignment: Assignment) -> list[str]:
         lines.append(f"📌 Tugas #{assignment.duty.number}: <i>{esc(assignment.duty.text)}</i>")
     elif assignment.through is not None:
         lines.append(f"📌 <i>{esc(through_note(assignment))}</i>")
+    lines += contact_lines(assignment.contacts, ANSWER_CONTACTS_SHOWN)
     return lines
 
 
@@ -124,6 +129,10 @@ def answer_html(answer: Answer, *, echo_question: bool = False, noted: bool = Fa
     ``noted`` says an unanswered question was kept for the admins.
     """
     blocks: list[str] = [_echo(answer.question)] if echo_question else []
+    if answer.contact_units:
+        return "\n\n".join([*blocks, contact_answer_html(answer)])
+    if not answer.answered and answer.refer_to:
+        return "\n\n".join([*blocks, referral_html(answer)])
     if not answer.answered:
         blocks.append(f"🙏 {esc(decline_message(answer))}")
         if answer.nearest and answer.needs_review:
@@ -143,6 +152,8 @@ def answer_html(answer: Answer, *, echo_question: bool = False, noted: bool = Fa
     else:
         blocks.append("🗂 <b>Sub Bagian</b>: SOP tidak menyebut Sub Bagian pelaksana khusus untuk urusan ini.")
     tail = [f"Tingkat keyakinan: <b>{esc(confidence_label(answer.confidence))}</b>"]
+    if answer.contacts_asked and not any(a.contacts for a in (answer.divisi, answer.subbag) if a):
+        tail.append("📇 Kontak orangnya belum tercatat; silakan hubungi unit di atas.")
     if answer.alternatives:
         names = ", ".join(esc(a.unit.short_name) for a in answer.alternatives)
         tail.append(f"🤔 Mungkin maksud Anda: {names}")
@@ -208,8 +219,8 @@ def assignment_html(
 # -- unit cards, lists, structure ------------------------------------------------------
 
 
-def unit_card_html(kb: KnowledgeBase, unit: Unit) -> str:
-    """A unit's card: where it sits, its numbered duties, the units it works with."""
+def unit_card_html(kb: KnowledgeBase, unit: Unit, contacts: Sequence[Contact] = ()) -> str:
+    """A unit's card: where it sits, its people to contact, its numbered duties, the units it works with."""
     header = [f"{LEVEL_ICON[a.level]} {esc(a.name)} ›" for a in reversed(kb.ancestors(unit.id))]
     header.append(f"{LEVEL_ICON[unit.level]} <b>{esc(unit.name)}</b>")
     if unit.short_name != unit.name:
@@ -218,6 +229,8 @@ def unit_card_html(kb: KnowledgeBase, unit: Unit) -> str:
         header.append("👤 Dipegang oleh Ketua KPU Provinsi Banten")
     duties = [f"{d.number}. {esc(d.text)}" for d in unit.duties]
     blocks = ["\n".join(header), "<b>Tugas menurut SOP</b>\n" + "\n".join(duties)]
+    if contacts:
+        blocks.insert(1, "<b>Kontak</b>\n" + "\n".join(contact_lines(contacts)))
     related = _related(kb, unit)
     if related:
         label, units = related

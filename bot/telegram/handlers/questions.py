@@ -17,6 +17,7 @@ from bot.core.matcher import Reason
 from bot.storage import Source, StorageError
 from bot.telegram.context import BotDeps, deps
 from bot.telegram.filters import mentions_bot, replied_question, without_bot_mention
+from bot.telegram.handlers.handoff import handoff_offer
 from bot.telegram.messaging import command_argument, in_group, mark_vote, reply_html
 from bot.text.answers import (
     EXAMPLE_QUESTIONS,
@@ -40,12 +41,13 @@ def _source(chat: Chat | None) -> Source:
     return Source.GROUP if in_group(chat) else Source.PRIVATE
 
 
-def reply_buttons(d: BotDeps, answer: Answer, question_id: str) -> Keyboard:
-    """Buttons under an answer: close alternatives, and 👍/👎 when votes can be stored."""
+def reply_buttons(d: BotDeps, answer: Answer, question_id: str, asked_in: Message | None = None) -> Keyboard:
+    """Buttons under an answer: close alternatives, 👍/👎 when votes can be stored, and
+    "Tanyakan ke admin" when the bot is not sure (``asked_in``: the asker's message)."""
     keyboard = answer_buttons(answer)
     if answer.answered and d.service.database is not None:
         keyboard += feedback_buttons(question_id)
-    return keyboard
+    return keyboard + handoff_offer(d, answer, question_id, asked_in)
 
 
 async def answer_question(
@@ -64,7 +66,7 @@ async def answer_question(
     if quiet_chitchat and answer.reason is Reason.CHITCHAT:
         return
     html = answer_html(answer, noted=d.service.keeps_questions)
-    await reply_html(message, html, reply_buttons(d, answer, question_id))
+    await reply_html(message, html, reply_buttons(d, answer, question_id, message))
 
 
 async def tanya_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
