@@ -20,7 +20,9 @@ MAX_CONTACTS_PER_UNIT = 20
 # Telegram's rule for usernames: 5-32 characters, letters, digits and underscores, a letter first.
 USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{4,31}")
 # An office phone or extension as people write it: "021-5551234", "+62 254 123", "ext. 12".
-PHONE = re.compile(r"(?:\+|ext\.?\s*|ekst\.?\s*)?[0-9][0-9 ().\-/]*", re.IGNORECASE)
+PHONE = re.compile(
+    r"(?:\+|(?:ext|ekst|eks)\.?\s*)?[0-9][0-9 ().\-/]*(?:(?:ext|ekst|eks)\.?\s*[0-9][0-9 ]*)?", re.IGNORECASE
+)
 _MIN_PHONE_DIGITS = 2
 # Roles held by several people at once: a new name is added, not put in place of the others.
 _SHARED_ROLE_WORDS = ("staf", "staff", "pelaksana", "operator", "anggota staf")

@@ -85,7 +85,6 @@ from bot.text.admin import (
 from bot.text.answers import ADMIN_ALIASES, STALE_BUTTON_TEXT, Keyboard
 from bot.text.callback_data import TEACH_DONE, parse_dismiss, parse_review_page, parse_teach
 from bot.text.contacts import (
-    KONTAK_USAGE,
     all_contacts_html,
     contact_problem_html,
     contact_removed_note,
@@ -442,8 +441,8 @@ async def kontak_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         note = contact_removed_note(who, removed)
     elif [w.lower() for w in words] == [RESET_WORD]:
         note = contact_reset_note(await service.reset_contacts(database_of(service), unit))
-    elif words:
-        await reply_html(message, KONTAK_USAGE)
+    elif words:  # "<unit> Nama" without "Peran:"
+        await reply_html(message, contact_problem_html(ContactError("no_role", "no colon")))
         return
     html = unit_contacts_html(
         unit,
