@@ -218,6 +218,7 @@ class Service:
         """
         if (
             cues.has(norm, Cue.FACT_TOPIC)
+            or cues.has(norm, Cue.ABOUT_BOT)
             or cues.has(norm, Cue.SERVICE)
             or cues.about(norm, Cue.OFFICE)
             or cues.about(norm, Cue.AGENCY)

@@ -1,8 +1,8 @@
 """What people read when a question is handed to an admin ("Tanyakan ke admin") and answered.
 
 The asker sees the button and a short confirmation; the admins see who asked, where, and a
-button into the teach menu; when an admin teaches a unit, the asker gets the answer as a
-reply to their question.
+button into the teach menu; when an admin teaches a unit, the asker gets that unit (and its
+people) as a reply to their question: exactly what the admin said, not a new guess.
 """
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import tzinfo
 
-from bot.core.answer import Answer
 from bot.core.contacts import Contact
 from bot.core.model import Unit
 from bot.storage import HandOff
-from bot.text.answers import Button, Keyboard, answer_html
+from bot.text.answers import Button, Keyboard
 from bot.text.callback_data import handoff_data, teach_data
 from bot.text.contacts import contact_lines
 from bot.text.html import esc, shorten
@@ -65,16 +64,21 @@ def handoff_admin_buttons(question_id: str) -> Keyboard:
     return ((Button("🎓 Jawab: pilih unit", teach_data(question_id)),),)
 
 
-def handoff_answer_html(answer: Answer, unit: Unit, contacts: Sequence[Contact] = ()) -> str:
-    """What the asker gets once an admin picked ``unit``: the bot's answer now when it names that
-    unit, else the unit the admin named, with its people."""
-    head = "💬 <b>Jawaban dari admin</b> untuk pertanyaan Anda:"
-    named = {a.unit.id for a in (answer.divisi, answer.subbag) if a}
-    if answer.answered and unit.id in named:
-        return f"{head}\n\n{answer_html(answer)}"
-    lines = [f"{LEVEL_ICON[unit.level]} <b>{LEVEL_LABEL[unit.level]}</b>: {esc(unit.name)}"]
-    lines += contact_lines(contacts)
-    return f"{head}\n\n" + "\n".join(lines)
+def handoff_answer_html(
+    question: str, unit: Unit, parent: Unit | None, contacts: Sequence[Contact] = ()
+) -> str:
+    """What the asker gets once an admin picked ``unit``: their question, the unit, its people."""
+    label = f"{LEVEL_ICON[unit.level]} <b>{LEVEL_LABEL[unit.level]}</b>: {esc(unit.name)}"
+    if parent is not None:
+        label += f" ({esc(parent.short_name)})"
+    lines = [
+        "💬 <b>Jawaban dari admin</b> untuk pertanyaan Anda:",
+        f"❓ <i>{esc(shorten(question, QUESTION_SHOWN))}</i>",
+        "",
+        label,
+        *contact_lines(contacts),
+    ]
+    return "\n".join(lines)
 
 
 def delivered_note(count: int) -> str:

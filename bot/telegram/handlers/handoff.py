@@ -128,8 +128,10 @@ async def deliver_answers(bot: Bot, service: Service, record: QueryRecord, unit:
         return 0
     delivered = 0
     for handoff in waiting:
-        answer = service.answer(handoff.question)
-        html = handoff_answer_html(answer, unit, service.contacts(unit.id))
+        parents = service.kb.ancestors(unit.id)
+        html = handoff_answer_html(
+            handoff.question, unit, parents[0] if parents else None, service.contacts(unit.id)
+        )
         try:
             await bot.send_message(handoff.chat_id, html, reply_to_message_id=handoff.message_id)
         except TelegramError as exc:  # the asker blocked the bot, or left the group

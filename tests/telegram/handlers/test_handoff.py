@@ -190,3 +190,13 @@ async def test_other_fact_questions_stay_short(bot: Harness, question: str) -> N
     await bot.send(fakes.private_text(question))
     reply = bot.last()
     assert "Maaf" in reply and "<b>" not in reply and len(reply.splitlines()) == 1
+
+
+async def test_an_answer_the_bot_is_not_sure_of_offers_the_hand_off_beside_the_votes(bot: Harness) -> None:
+    await bot.send(
+        fakes.private_text("Berita di portal online soal KPU Banten salah kutip, perlu hak jawab segera.")
+    )
+    answer = bot.sent()[-1]
+    assert "kurang yakin" in answer["text"]
+    labels = [label for label, _ in buttons(answer)]
+    assert "🙋 Tanyakan ke admin" in labels and "👍" in labels and "👎" in labels
