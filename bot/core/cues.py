@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from enum import StrEnum
 
+from rapidfuzz import fuzz, process
+
 from bot.core.model import Lexicon
 from bot.core.normalize import Normalized, Normalizer, tokenize
 
@@ -36,6 +38,7 @@ class Cue(StrEnum):
     WISH = "wishes"
     VALUE = "value_words"
     ABOUT_BOT = "about_bot"
+    PERSONAL = "personal_life"
     CONTACT = "contact_cues"
     """Asks for a person or a way to reach them; read by the service, not by the matcher."""
 
@@ -58,6 +61,22 @@ _WHO = frozenset({"siapa", "who"})
 # Verb prefixes (passive di-, active me-, colloquial ny-/ng-) of a word that asks who does it
 # when it stands right before a question word.
 _VERB_PREFIXES = ("di", "me", "ny", "ng")
+
+# Demonstratives after a word that make it the subject ("bot ini").
+_THIS = frozenset({"ini", "itu", "tea", "iki", "kuwi", "kien", "ieu", "eta", "this", "that", "the"})
+
+# Modal verbs between "yang" and the verb of doing ("yang bisa bikinin", "yang harus ngisi").
+_MODALS = frozenset({"bisa", "dapat", "boleh", "harus", "perlu", "biasa", "biasanya", "akan", "sedang"})
+
+# Bot task verbs this long or longer are recognised with a typo, at this rapidfuzz ratio.
+_TASK_TYPO_LENGTH = 7
+_TASK_TYPO_SCORE = 88.0
+
+# "buat" is a stopword as "for" ("buat kita") but the verb "make" after "yang" ("yang bikin").
+_MAKE = frozenset({"buat"})
+
+# "You" as people address a bot ("kamu bot ya?").
+_YOU = frozenset({"kamu", "anda", "lu", "lo", "elu", "maneh", "sampeyan", "kowe", "sira"})
 
 # Question words (standard forms) that may follow such a verb: "dikumpulin siapa".
 _WHO_WHERE = frozenset({"siapa", "mana", "di mana", "ke mana", "dimana", "kemana"})
@@ -110,6 +129,7 @@ class Cues:
             Cue.WISH: lexicon.wishes,
             Cue.VALUE: lexicon.value_words,
             Cue.ABOUT_BOT: lexicon.about_bot,
+            Cue.PERSONAL: lexicon.personal_life,
             Cue.CONTACT: lexicon.contact_cues,
         }
         self._phrases = {cue: _compile(normalizer, items) for cue, items in lists.items()}
@@ -117,6 +137,8 @@ class Cues:
         self._at_offices = by_first([p for p in offices if p and p[0] == "di"])
         # Bot tasks are matched on the words as typed: "penghitungan" must not read as "hitung".
         self._bot_tasks = by_first([tuple(tokenize(t)) for t in lexicon.bot_tasks if tokenize(t)])
+        self._is_known = normalizer.is_known
+        self._task_verbs = sorted(verb for verb in self._bot_tasks if len(verb) >= _TASK_TYPO_LENGTH)
         self._stopwords = lexicon.stopwords
         self._informal = lexicon.informal
 
@@ -160,7 +182,11 @@ class Cues:
         asking = {span.start for span in questions}
         for i, word in enumerate(words[:-1]):
             following = i + 1
-            if lemmas[following] in self._stopwords or following in asking:
+            if word == "yang" and words[following] in _MODALS:  # "yang bisa bikinin"
+                following = min(following + 1, len(words) - 1)
+            if (
+                lemmas[following] in self._stopwords and words[following] not in _MAKE
+            ) or following in asking:
                 continue
             if word == "yang" or (i in asking and word in _WHO):
                 return True
@@ -183,13 +209,26 @@ class Cues:
             i in covered or word in self._stopwords for i, word in enumerate(norm.words)
         )
 
+    def bot_is_subject(self, norm: Normalized) -> bool:
+        """The bot is what the message is about ("bot ini dibikin siapa?", "kamu bisa apa?",
+        "pake AI apa?"), not just addressed by a bare "bot" ("bot, SPJ ke siapa?")."""
+        words = norm.words
+        for span in self.spans(norm, Cue.ABOUT_BOT):
+            if words[span.start : span.stop] != ("bot",):
+                return True
+            before = words[span.start - 1] if span.start > 0 else ""
+            after = words[span.stop] if span.stop < len(words) else ""
+            if before in _THIS or before in _YOU or after in _THIS:
+                return True
+        return False
+
     def bot_task(self, question: str, *, leading: bool = False) -> bool:
         """Asks the bot to summarise, translate, remind, compute or write something.
 
         ``leading``: only as the message's first verb ("tolong rangkum ...", "rekapin dong"),
         an order to the bot even when a handler phrase follows ("kirim ke sini").
         """
-        tokens = tokenize(question)
+        tokens = [self._task_word(token) for token in tokenize(question)]
         starts = range(len(tokens))
         if leading:
             first = next((i for i, token in enumerate(tokens) if token not in _POLITE), len(tokens))
@@ -200,6 +239,13 @@ class Cues:
             if start < len(tokens)
             for phrase in self._bot_tasks.get(tokens[start], ())
         )
+
+    def _task_word(self, token: str) -> str:
+        """A typo of a bot task's verb read as that verb ("terjemahkn" -> "terjemahkan")."""
+        if token in self._bot_tasks or len(token) < _TASK_TYPO_LENGTH or self._is_known(token):
+            return token
+        found = process.extractOne(token, self._task_verbs, scorer=fuzz.ratio, score_cutoff=_TASK_TYPO_SCORE)
+        return found[0] if found else token
 
     def about(self, norm: Normalized, cue: Cue) -> bool:
         """An office or agency is what the question is about, not the source or destination

@@ -182,6 +182,15 @@ class _Doc:
 # Words before a unit's nickname that make it the unit addressed ("lapor ke humas").
 _ADDRESSED = frozenset({"ke", "sama", "dengan", "urusan", "ranah", "ranahnya", "tim", "kepada"})
 
+# Words that say a named unit owns the work ("urusan subbag umum", "tugasnya divisi teknis").
+_OWNERSHIP = frozenset(
+    {"urusan", "ranah", "ranahnya", "tugas", "tugasnya", "wewenang", "kewenangan", "bagiannya"}
+)
+
+# Words for a room, and how many words after one may say whose room it is.
+_ROOMS = frozenset({"ruang", "ruangan", "kamar"})
+_ROOM_OWNER_WORDS = 4
+
 # Words that start a unit's name as people write it ("divisi hukum", "kasubbag umum").
 _UNIT_WORDS = frozenset(
     {
@@ -270,6 +279,8 @@ class Matcher:
         self._names_by_key = _units_by_key(self._unit_names)
         self._aliases_by_key = _units_by_key(self._unit_aliases)
         tables = (self._unit_names, self._unit_aliases)
+        name_words = {word for table in tables for ps in table.values() for p in _all(ps) for word in p}
+        self._name_lemmas = name_words - kb.lexicon.stopwords
         self._longest_name = max((len(p) for t in tables for ps in t.values() for p in _all(ps)), default=1)
         for unit in kb.units:
             profile = [unit.name, unit.short_name, *unit.aliases, *unit.keywords]
@@ -397,12 +408,17 @@ class Matcher:
         # Greetings, thanks and request words are not the topic: "terima kasih" must not match
         # "surat diterima", "tolong"/"rusak" say how, not what (the cue words stay in ``words``
         # for the decision).
+        # Words about the bot ("bot ini pake AI apa") and the owner of a room ("AC ruang staf
+        # teknis") are not the topic either.
         norm = norm.without(
             self._cues.spans(norm, Cue.CHITCHAT)
+            + self._cues.spans(norm, Cue.ABOUT_BOT)
+            + self._room_owner_spans(norm)
             + self._unknown_spans(norm, self._cues.spans(norm, Cue.REQUEST))
         )
         if not norm.groups:
-            reason = Reason.CHITCHAT if self._cues.has(norm, Cue.CHITCHAT) else Reason.EMPTY
+            chatter = self._cues.has(norm, Cue.CHITCHAT) or self._cues.has(norm, Cue.ABOUT_BOT)
+            reason = Reason.CHITCHAT if chatter else Reason.EMPTY
             return MatchResult(question, norm.text, False, reason, corrections=norm.corrections)
         named, name_spans = self._named_units(norm)
         if named:
@@ -456,6 +472,29 @@ class Matcher:
         website down, a roof leaking) stays and helps tell the duties apart."""
         known = {g.position for g in norm.groups if g.terms & self._idf.keys()}
         return [span for span in spans if not all(i in known for i in span)]
+
+    def _room_owner_spans(self, norm: Normalized) -> list[range]:
+        """Whose room a room is ("kursi di ruang staf teknis patah"): a place, not the work."""
+        spans = []
+        for i, word in enumerate(norm.words):
+            if word not in _ROOMS:
+                continue
+            end = i + 1
+            while (
+                end < len(norm.words)
+                and end - i <= _ROOM_OWNER_WORDS
+                and (norm.words[end] in _UNIT_WORDS or norm.lemmas[end] in self._name_lemmas)
+            ):
+                end += 1
+            if end > i + 1:
+                spans.append(range(i + 1, end))
+        return spans
+
+    def _claimed(self, norm: Normalized) -> bool:
+        """A unit named as the owner of the work ("urusan subbag umum ya?", "tugasnya divisi
+        hukum kan?"): the asker wants to know who handles it, even without a question word."""
+        _, spans = self._named_units(norm)
+        return any(span.start > 0 and norm.words[span.start - 1] in _OWNERSHIP for span in spans)
 
     def _named_units(self, norm: Normalized) -> tuple[tuple[str, ...], list[range]]:
         """Units the question names ("Divisi Hukum", "subbag keuangan") and where."""
@@ -704,16 +743,19 @@ class Matcher:
     def _decide(self, question: str, norm: Normalized, result: MatchResult, coverage: float) -> Reason:
         """The scope gate first (what this bot never answers), then the evidence."""
         cues = self._cues
-        handler = cues.handler(norm) or cues.asks_who_does(norm, question)
+        handler = cues.handler(norm) or cues.asks_who_does(norm, question) or self._claimed(norm)
         asks = cues.question_word(norm)
         request = cues.has(norm, Cue.REQUEST)
         if cues.at_other_office(norm) and not cues.has(norm, Cue.THIS_OFFICE):
             return Reason.OTHER_OFFICE
-        if cues.at_other_agency(norm):
+        if cues.at_other_agency(norm) and not (handler and cues.has(norm, Cue.THIS_OFFICE)):
+            # "sengketa di Bawaslu, yang ngurus dari KPU kita siapa?" is this office's work
             return Reason.OTHER_AGENCY
         if cues.has(norm, Cue.SERVICE):
             return Reason.OTHER_AGENCY
-        if cues.has(norm, Cue.ABOUT_BOT) and (len(norm.groups) < 2 or not self._strong(result, coverage)):
+        if cues.bot_is_subject(norm):
+            # "bot ini dibikin siapa?", "kamu bisa jawab apa aja?" are about the bot; "bot,
+            # siapa yang ngurus gaji?" only addresses it and goes on like any question.
             return Reason.CHITCHAT
         if cues.bot_task(question, leading=True):  # "rekapin dong ..., kirim ke sini"
             return Reason.BOT_TASK
@@ -721,6 +763,8 @@ class Matcher:
             if cues.bot_task(question):
                 return Reason.BOT_TASK
             if cues.has(norm, Cue.WISH) and not asks:  # "mohon maaf lahir batin" is no request
+                return Reason.CHITCHAT
+            if cues.has(norm, Cue.PERSONAL):  # "foto nikahan di HP kehapus", "kuota abis"
                 return Reason.CHITCHAT
             if cues.has(norm, Cue.DEFINITION):
                 return Reason.DEFINITION
@@ -846,4 +890,6 @@ def _vocabulary(kb: KnowledgeBase) -> list[str]:
             texts += [duty.text, *duty.terms]
     lex = kb.lexicon
     texts += list(lex.acronyms.values())
+    # Typos of the scope gate's topic words count too: "pemenag" is "pemenang".
+    texts += [*lex.fact_topics, *lex.other_services, *lex.personal_life]
     return texts

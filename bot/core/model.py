@@ -132,6 +132,9 @@ class Lexicon:
     """Asks for a value (a password, an account number) when no who/where word is asked."""
     about_bot: tuple[str, ...] = ()
     """Words about the bot itself: small talk unless the rest is a strong question."""
+    personal_life: tuple[str, ...] = ()
+    """Life outside the office (a wedding, holiday travel, a diet, one's own phone quota):
+    small talk unless a handler phrase asks who handles it."""
     contact_cues: tuple[str, ...] = ()
     """Asks for a person or a way to reach them (``kontak``, ``nomor wa``, ``kasubbag``)."""
     languages: dict[str, frozenset[str]] = field(default_factory=dict)

@@ -33,10 +33,48 @@ _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 # Punctuation, symbols (emoji), controls and separators: anything not a letter, digit or mark.
 _NON_WORD = re.compile(r"[^\w\u0300-\u036f]|_", re.UNICODE)
 _REDUPLICATION_SUFFIX = re.compile(r"^([^\W\d_]{3,})2$")
+# A doubled question word is an indefinite pronoun, not a question: "ga bisa upload apa2"
+# (anything), "jangan kasih ke siapa-siapa" (anyone).
+_INDEFINITE = {"apa": "apapun", "siapa": "siapapun", "mana": "manapun", "kapan": "kapanpun"}
 _VOWELS = "aeiou"
 # Laughter as typed in chat: wkwk, hahaha, hehe, hihi, awokwok, xixi; read as one word.
 _LAUGHTER = re.compile(r"^(?:(?:wk)+w?|(?:ha)+h?|(?:he)+h?|(?:hi)+h?|a?(?:wo?k)+|(?:xi)+|(?:ck)+|lol)$")
 _LAUGHTER_MIN = 4
+# Words that only English sentences use: two of them (or of the lexicon's English words) make
+# a sentence English, where "it" is a pronoun.
+_ENGLISH_FUNCTION_WORDS = frozenset(
+    {
+        "the",
+        "a",
+        "an",
+        "is",
+        "are",
+        "was",
+        "were",
+        "of",
+        "to",
+        "for",
+        "with",
+        "and",
+        "my",
+        "your",
+        "our",
+        "i",
+        "you",
+        "we",
+        "that",
+        "this",
+        "really",
+        "thanks",
+        "thank",
+        "please",
+        "who",
+        "what",
+        "which",
+        "does",
+        "do",
+    }
+)
 # Hyphenated words whose halves mean something else alone: "perundang-undangan" is
 # legislation, but "undangan" alone is an invitation.
 _COMPOUNDS = {("perundang", "undangan"): "perundangan"}
@@ -100,10 +138,11 @@ def tokenize(text: str) -> list[str]:
         if token.isdigit():
             continue
         if match := _REDUPLICATION_SUFFIX.match(token):
-            token = match.group(1)
+            token = _INDEFINITE.get(match.group(1), match.group(1))
         if (len(token) >= _LAUGHTER_MIN or token == "lol") and _LAUGHTER.match(token):
             token = "haha"
         if tokens and tokens[-1] == token:  # "masalah-masalah" -> one word
+            tokens[-1] = _INDEFINITE.get(token, token)
             continue
         if tokens and (tokens[-1], token) in _COMPOUNDS:  # "perundang-undangan" -> one word
             tokens[-1] = _COMPOUNDS[tokens[-1], token]
@@ -229,15 +268,17 @@ class Normalizer:
         corrections: dict[str, str] = {}
         tokens = tokenize(text)
         # In an English sentence "it" is a pronoun ("who handles it?"), not IT.
-        english = sum(token in lex.english for token in tokens) >= 2
+        english = sum(token in lex.english or token in _ENGLISH_FUNCTION_WORDS for token in tokens) >= 2
         for token in tokens:
             if english and token == "it":
                 continue
             token = self._without_nya(token)
             mapped = lex.informal.get(token) or lex.english.get(token)
-            if mapped is None and fix_typos and not self.is_known(token):
+            if mapped is None and not self.is_known(token):
+                # Colloquial forms are reduced in cue phrases too ("nitip beliin" matches
+                # "nitip beliin pulsa"); only typos are left alone there.
                 mapped = self.colloquial_root(token)
-                if mapped is None:
+                if mapped is None and fix_typos:
                     mapped = self.correct(token)
                     if mapped is not None:
                         mapped = lex.informal.get(mapped) or lex.english.get(mapped) or mapped

@@ -99,6 +99,7 @@ _CUE_KEYS = {
     "wishes",
     "value_words",
     "about_bot",
+    "personal_life",
 }
 _UNIT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _PARENT_LEVEL = {Level.SUBBAG: Level.BAGIAN, Level.BAGIAN: Level.SEKRETARIAT}
@@ -413,6 +414,7 @@ def _read_lexicon(reader: _Reader, path: Path) -> Lexicon:
         wishes=lower(reader.strings(path, cues, "wishes", "cues")),
         value_words=lower(reader.strings(path, cues, "value_words", "cues")),
         about_bot=lower(reader.strings(path, cues, "about_bot", "cues")),
+        personal_life=lower(reader.strings(path, cues, "personal_life", "cues")),
         contact_cues=lower(reader.strings(path, data, "contact_cues", "lexicon")),
     )
 

@@ -54,6 +54,24 @@ def answered_units(matcher: Matcher, question: str) -> tuple[str | None, str | N
         ("bayar pajak motor lewat mana?", Reason.OTHER_AGENCY),
         ("jadwal bimtek KPPS di KPU Kabupaten Pandeglang siapa yang atur?", Reason.OTHER_OFFICE),
         ("ketua KPU Kota Cilegon sekarang siapa?", Reason.FACT_QUESTION),
+        # Life outside the office, and questions about the bot itself.
+        ("weekend ini pada mau liburan ke Anyer ga?", Reason.CHITCHAT),
+        ("ada yg punya charger? kuota juga abis nih", Reason.CHITCHAT),
+        ("besok kondangan ke nikahan temen kantor, berangkat bareng?", Reason.CHITCHAT),
+        ("kamu bisa bantu apa aja sih?", Reason.CHITCHAT),
+        ("bot ini dibikin siapa sih, pake aplikasi apa?", Reason.CHITCHAT),
+        ("bot, gaji ke-13 kapan cair?", Reason.FACT_QUESTION),
+        ("kamu ini bot ya? siapa yg bikin?", Reason.CHITCHAT),
+        # English fillers are not KB words in disguise ("really" is no "recall").
+        ("Thanks a lot, really appreciate it!", Reason.CHITCHAT),
+        ("what's the difference between DPS and DPT?", Reason.DEFINITION),
+        ("mau perpanjang kitas buat konsultan asing, ke imigrasi mana?", Reason.OTHER_AGENCY),
+        ("naon ari DPTb teh?", Reason.DEFINITION),
+        ("tolong rangkumin notulen rapat td", Reason.BOT_TASK),
+        ("tolong terjemahin suratnya ke english", Reason.BOT_TASK),
+        ("tolong trjemahkan pengumuman ini ke bahasa sunda", Reason.BOT_TASK),
+        ("siapa pemenang pilbup Serang kmrn?", Reason.FACT_QUESTION),
+        ("sandal saya ketuker di musholla, ada yg liat?", Reason.CHITCHAT),
     ],
 )
 def test_what_is_not_a_who_handles_question_is_declined_with_its_reason(
@@ -74,6 +92,26 @@ def test_what_is_not_a_who_handles_question_is_declined_with_its_reason(
         ("laporan SAI dari KPU kab/kota mohon direkap", "subbag-keuangan"),
         # A who-handles question about election results is a duty, not a fact question.
         ("siapa yang menyusun dokumentasi hasil pemilu?", "subbag-teknis-hupmas"),
+        # "yang bisa <verb>" asks who does it; "nomer" is how many write "nomor".
+        ("akun SIPOL buat operator partai, yang bisa bikinin siapa?", "subbag-program-data"),
+        ("nomer surat keluar minta ke mana ya?", "subbag-umum-logistik"),
+        # Another agency as the place of a dispute, but the question is who here handles it.
+        ("gugatan di PTUN soal SK penetapan, yang ngurus dari KPU kita siapa?", "subbag-hukum"),
+        # "ngatur" is arranging, not regulations; Jawa Serang "meng" is "ke".
+        ("baliho sosialisasi pilkada di alun-alun saha nu ngatur?", "subbag-teknis-hupmas"),
+        ("pengajuan cuti pegawai kudu matur meng sopo?", "subbag-sdm"),
+        # The office's own car is the office's business, not a private tax errand.
+        ("STNK mobil dinas udah mau abis, yang ngurus perpanjangannya siapa?", "subbag-umum-logistik"),
+        # The bot addressed, not asked about.
+        ("bot, siapa yang ngurus gaji pegawai?", "subbag-keuangan"),
+        # Personal words with a handler phrase: the work is still the office's.
+        ("siapa yang ngurus cuti pegawai yang mau nikahan?", "subbag-sdm"),
+        # A doubled question word means "anything", not "what?".
+        ("mobil dinas mogok, gak bisa kemana2", "subbag-umum-logistik"),
+        # Whose room it is says where, not what: the broken thing decides.
+        ("lampu di ruangan kasubbag hukum mati, tolong diganti", "subbag-umum-logistik"),
+        # A unit named as the owner of the work asks who handles it ("urusan X ya?").
+        ("pengadaan kertas HVS itu urusan subbag umum ya", "subbag-umum-logistik"),
     ],
 )
 def test_near_misses_of_the_scope_gate_are_still_answered(
