@@ -32,7 +32,8 @@ from bot.core.contacts import Contact, with_contact, without_contact
 from bot.core.cues import Cue, Cues
 from bot.core.matcher import Matcher, MatchResult, Reason
 from bot.core.model import KnowledgeBase, Level, Unit
-from bot.core.normalize import Normalized, tokenize
+from bot.core.normalize import Normalized
+from bot.core.people import People
 from bot.knowledge.loader import load_kb
 from bot.knowledge.stems import build_matcher
 from bot.storage import Database, LearnedPhrase, QueryRecord, Source
@@ -106,7 +107,7 @@ class Service:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     contact_lists: dict[str, tuple[Contact, ...]] = field(default_factory=dict)
     """Units whose people admins set in Telegram (the database's copy): these win over the file."""
-    _cues: tuple[Matcher, Cues] | None = field(default=None, repr=False)
+    _people: People | None = field(default=None, repr=False)
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -129,7 +130,9 @@ class Service:
         """The answer to ``question``, not logged (examples shown in inline mode)."""
         matcher = self.matcher
         result = matcher.match(question)
-        return self._with_people(build_answer(result, matcher.kb, matcher.config.ambiguity_margin), result)
+        return self._with_people(
+            matcher, build_answer(result, matcher.kb, matcher.config.ambiguity_margin), result
+        )
 
     # -- contacts -------------------------------------------------------------------------
 
@@ -179,32 +182,32 @@ class Service:
             self.contact_lists.pop(unit.id, None)
         return dropped
 
-    def _cues_of(self, matcher: Matcher) -> Cues:
-        """The lexicon's cues compiled for ``matcher`` (once per KB)."""
-        if self._cues is None or self._cues[0] is not matcher:
-            self._cues = (matcher, Cues(matcher.normalizer, matcher.kb.lexicon))
-        return self._cues[1]
+    def _people_of(self, matcher: Matcher) -> People:
+        """Questions about people, read for ``matcher``'s KB (built once per KB)."""
+        if self._people is None or self._people.matcher is not matcher:
+            self._people = People(matcher)
+        return self._people
 
-    def _with_people(self, answer: Answer, result: MatchResult) -> Answer:
-        """The answer with its units' contacts, the units a contact question names, and for a
-        fact question with a clear topic the units that would know."""
-        matcher = self.matcher
+    def _with_people(self, matcher: Matcher, answer: Answer, result: MatchResult) -> Answer:
+        """The answer with its units' contacts, the units a question about people names, and for
+        a fact question with a clear topic the units that would know."""
         kb = matcher.kb
         norm = matcher.normalizer.normalize(answer.question)
-        cues = self._cues_of(matcher)
-        asked = cues.has(norm, Cue.CONTACT)
+        people = self._people_of(matcher)
+        asks = people.read(norm, result)
         answer = replace(
             answer,
             divisi=self._with_contacts(answer.divisi),
             subbag=self._with_contacts(answer.subbag),
-            contacts_asked=asked,
+            contacts_asked=asks.asked,
         )
-        named = result.named or (_units_named(kb, answer.question) if asked else ())
-        if asked and named:
-            units = (self._with_contacts(Assignment(kb.unit(i), None, 1.0, _parent(kb, i))) for i in named)
+        if asks.units:
+            units = (
+                self._with_contacts(Assignment(kb.unit(i), None, 1.0, _parent(kb, i))) for i in asks.units
+            )
             return replace(answer, contact_units=tuple(a for a in units if a is not None))
         if result.reason is Reason.FACT_QUESTION:
-            return replace(answer, refer_to=self._referral(matcher, cues, norm, result))
+            return replace(answer, refer_to=self._referral(matcher, people.cues, norm, result))
         return answer
 
     def _referral(
@@ -262,7 +265,9 @@ class Service:
         started = time.perf_counter()
         matcher = self.matcher  # one KB for the whole question, even if /reload swaps it
         result = matcher.match(question)
-        answer = self._with_people(build_answer(result, matcher.kb, matcher.config.ambiguity_margin), result)
+        answer = self._with_people(
+            matcher, build_answer(result, matcher.kb, matcher.config.ambiguity_margin), result
+        )
         latency_ms = (time.perf_counter() - started) * 1000
         record = make_record(
             result,
@@ -351,19 +356,6 @@ class Service:
             self.matcher = matcher  # the swap: KB and matcher together, in one assignment
         logger.info("reload: KB %s -> %s (%s)", old.version, kb.version, kb.content_hash)
         return Reloaded(old, kb, applied, skipped)
-
-
-def _units_named(kb: KnowledgeBase, question: str) -> tuple[str, ...]:
-    """Units whose name, short name or alias the question spells out in full (longest first)."""
-    text = f" {' '.join(tokenize(question))} "
-    found: list[tuple[int, str]] = []
-    for unit in kb.units:
-        for name in (unit.name, unit.short_name, *unit.aliases):
-            words = " ".join(tokenize(name))
-            if words and f" {words} " in text:
-                found.append((len(words), unit.id))
-    ordered = [unit_id for _, unit_id in sorted(found, reverse=True)]
-    return tuple(dict.fromkeys(ordered))[:1]
 
 
 def _parent(kb: KnowledgeBase, unit_id: str) -> Unit | None:

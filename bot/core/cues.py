@@ -39,8 +39,10 @@ class Cue(StrEnum):
     VALUE = "value_words"
     ABOUT_BOT = "about_bot"
     PERSONAL = "personal_life"
-    CONTACT = "contact_cues"
-    """Asks for a person or a way to reach them; read by the service, not by the matcher."""
+    CONTACT = "contact_reach"
+    """Asks how to reach someone; read by the service, not by the matcher."""
+    ROLE = "contact_roles"
+    """A person's role (``kasubbag``); read by the service, not by the matcher."""
 
 
 # Marks a cue kept as typed (compared with standard words, not stems).
@@ -131,6 +133,7 @@ class Cues:
             Cue.ABOUT_BOT: lexicon.about_bot,
             Cue.PERSONAL: lexicon.personal_life,
             Cue.CONTACT: lexicon.contact_cues,
+            Cue.ROLE: lexicon.role_cues,
         }
         self._phrases = {cue: _compile(normalizer, items) for cue, items in lists.items()}
         offices = [normalizer.phrase(item) for item in lexicon.other_offices]

@@ -136,7 +136,10 @@ class Lexicon:
     """Life outside the office (a wedding, holiday travel, a diet, one's own phone quota):
     small talk unless a handler phrase asks who handles it."""
     contact_cues: tuple[str, ...] = ()
-    """Asks for a person or a way to reach them (``kontak``, ``nomor wa``, ``kasubbag``)."""
+    """Asks how to reach someone (``kontak``, ``nomor whatsapp``, ``hubungi``)."""
+    role_cues: tuple[str, ...] = ()
+    """A person's role (``kasubbag``, ``ketua divisi``, ``staf``): asks for the person only when
+    nothing else is asked."""
     languages: dict[str, frozenset[str]] = field(default_factory=dict)
     """Words and particles of each regional language (already merged into the maps above)."""
 

@@ -378,6 +378,12 @@ def _read_lexicon(reader: _Reader, path: Path) -> Lexicon:
             reader.problem(path, None, "lexicon must be a mapping")
         return Lexicon()
     reader.check_keys(path, data, _LEXICON_KEYS, set(), "lexicon")
+    contacts = data.get("contact_cues") or _Map()
+    if not isinstance(contacts, _Map):
+        reader.problem(path, data.key_lines.get("contact_cues"), "'contact_cues' must be a mapping")
+        contacts = _Map()
+    else:
+        reader.check_keys(path, contacts, {"reach", "roles"}, set(), "contact_cues")
     cues = data.get("cues") or _Map()
     if not isinstance(cues, _Map):
         reader.problem(path, data.key_lines.get("cues"), "'cues' must be a mapping")
@@ -415,7 +421,8 @@ def _read_lexicon(reader: _Reader, path: Path) -> Lexicon:
         value_words=lower(reader.strings(path, cues, "value_words", "cues")),
         about_bot=lower(reader.strings(path, cues, "about_bot", "cues")),
         personal_life=lower(reader.strings(path, cues, "personal_life", "cues")),
-        contact_cues=lower(reader.strings(path, data, "contact_cues", "lexicon")),
+        contact_cues=lower(reader.strings(path, contacts, "reach", "contact_cues")),
+        role_cues=lower(reader.strings(path, contacts, "roles", "contact_cues")),
     )
 
 

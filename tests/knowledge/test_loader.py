@@ -223,3 +223,13 @@ def test_contacts_file_problems_have_lines(kb_copy: Path) -> None:
 
 def test_the_shipped_contacts_file_names_nobody(kb: KnowledgeBase) -> None:
     assert kb.contacts == ()
+
+
+def test_contact_cues_are_two_lists(kb_copy: Path, kb: KnowledgeBase) -> None:
+    assert "kontak" in kb.lexicon.contact_cues and "kasubbag" in kb.lexicon.role_cues
+    lexicon = kb_copy / "lexicon.yaml"
+    text = lexicon.read_text(encoding="utf-8")
+    lexicon.write_text(text.replace("  roles:\n", "  people:\n", 1), encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError) as raised:
+        load_kb(kb_copy)
+    assert any("unknown key 'people' in contact_cues" in str(p) for p in raised.value.problems)
