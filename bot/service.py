@@ -217,11 +217,14 @@ class Service:
 
         The question is asked again without its fact words, as "who handles <topic>"; the
         units count when that is answered fairly surely and agrees with the fact question's
-        own ranking. Results, people, other offices and agencies get no referral.
+        own ranking. Results, people, other offices and agencies, private life, tasks for the bot
+        and questions about it get no referral.
         """
         if (
             cues.has(norm, Cue.FACT_TOPIC)
             or cues.has(norm, Cue.ABOUT_BOT)
+            or cues.has(norm, Cue.PERSONAL)
+            or cues.bot_task(result.question)
             or cues.has(norm, Cue.SERVICE)
             or cues.about(norm, Cue.OFFICE)
             or cues.about(norm, Cue.AGENCY)
