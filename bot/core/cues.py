@@ -8,6 +8,7 @@ questions before any score counts; nothing here knows about duties or units.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from enum import StrEnum
 
@@ -73,6 +74,47 @@ _MODALS = frozenset({"bisa", "dapat", "boleh", "harus", "perlu", "biasa", "biasa
 # Bot task verbs this long or longer are recognised with a typo, at this rapidfuzz ratio.
 _TASK_TYPO_LENGTH = 7
 _TASK_TYPO_SCORE = 88.0
+
+# Words that introduce the subject matter of an activity ("pelatihan soal arsip").
+_ABOUT = frozenset({"soal", "tentang", "mengenai", "terkait", "perihal", "about", "regarding", "ngeunaan"})
+
+# Numbers as typed ("1.350.000.000", "2,5") and what makes two of them a sum for the bot.
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_OPERATOR = re.compile(r"\d\s*(?:[x*/+=×÷]|%\s*(?:dari|of|x|kali))\s*\d")
+_COMPUTING = frozenset(
+    {"hitung", "hitungin", "itung", "itungin", "dikali", "dibagi", "ditambah", "calculate"}
+)
+
+# Words of a fact phrase that ask for a number or a time.
+_NUMBER_OR_TIME = frozenset({"berapa", "kapan", "when", "many", "much"})
+
+# Qualities: "yang bagus", "yang paling dekat" describe a thing, they name no doing.
+_QUALITIES = frozenset(
+    {
+        "bagus",
+        "enak",
+        "murah",
+        "mahal",
+        "dekat",
+        "terdekat",
+        "jauh",
+        "besar",
+        "kecil",
+        "terbaik",
+        "paling",
+        "cepat",
+        "ramai",
+        "sepi",
+        "bersih",
+        "nyaman",
+        "lengkap",
+        "oke",
+        "mantap",
+        "recommended",
+        "rekomen",
+        "top",
+    }
+)
 
 # "buat" is a stopword as "for" ("buat kita") but the verb "make" after "yang" ("yang bikin").
 _MAKE = frozenset({"buat"})
@@ -188,8 +230,10 @@ class Cues:
             if word == "yang" and words[following] in _MODALS:  # "yang bisa bikinin"
                 following = min(following + 1, len(words) - 1)
             if (
-                lemmas[following] in self._stopwords and words[following] not in _MAKE
-            ) or following in asking:
+                (lemmas[following] in self._stopwords and words[following] not in _MAKE)
+                or following in asking
+                or words[following] in _QUALITIES  # "bengkel yang bagus di mana": which, not who
+            ):
                 continue
             if word == "yang" or (i in asking and word in _WHO):
                 return True
@@ -211,6 +255,31 @@ class Cues:
         return bool(covered) and all(
             i in covered or word in self._stopwords for i, word in enumerate(norm.words)
         )
+
+    @staticmethod
+    def computes(question: str) -> bool:
+        """Arithmetic for the bot: two numbers and an operator or a word of computing."""
+        if len(_NUMBER.findall(question)) < 2:
+            return False
+        words = set(tokenize(question))
+        return bool(_OPERATOR.search(question)) or bool(words & _COMPUTING)
+
+    def asks_number_or_time(self, norm: Normalized) -> bool:
+        """A fact phrase that asks how many, which number or when ("nomor berapa", "kapan")."""
+        return any(
+            _NUMBER_OR_TIME.intersection(norm.words[span.start : span.stop])
+            for span in self.spans(norm, Cue.FACT)
+        )
+
+    def subject_matter(self, norm: Normalized) -> list[range]:
+        """The words after "soal"/"tentang"/"about" when topic words come before them:
+        "konsultasi hukum soal kontrak sewa gudang" is a legal consultation, "training
+        pegawai about archives" a training; "mau tanya soal gaji" keeps "gaji" whole."""
+        words = norm.words
+        for i, word in enumerate(words):
+            if word in _ABOUT and any(g.position < i for g in norm.groups):
+                return [range(i + 1, len(words))]
+        return []
 
     def bot_is_subject(self, norm: Normalized) -> bool:
         """The bot is what the message is about ("bot ini dibikin siapa?", "kamu bisa apa?",

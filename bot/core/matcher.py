@@ -77,6 +77,11 @@ class MatcherConfig:
     # An unknown question word sharing a long prefix with a KB word counts this much.
     related_credit: float = 0.7
     # A duty counts for the counterpart unit it links to at slightly less than for its own.
+    elsewhere_duty_score: float = 0.85
+    """A who-handles question about work done at another agency is still this office's when
+    one of its duties matches at least this well ("berkas sengketa di Bawaslu siapa yang ngurus")."""
+    subject_matter_weight: float = 0.6
+    """How much the words after "soal"/"tentang" count when an activity comes before them."""
     link_factor: float = 0.92
     # Unit names, aliases and keywords: a hint, weaker than a duty.
     profile_factor: float = 0.85
@@ -419,7 +424,10 @@ class Matcher:
         if not norm.groups:
             chatter = self._cues.has(norm, Cue.CHITCHAT) or self._cues.has(norm, Cue.ABOUT_BOT)
             reason = Reason.CHITCHAT if chatter else Reason.EMPTY
+            if self._cues.computes(question):  # "berapa 12 x 350.000?"
+                reason = Reason.BOT_TASK
             return MatchResult(question, norm.text, False, reason, corrections=norm.corrections)
+        norm = norm.weighted(self._cues.subject_matter(norm), self.config.subject_matter_weight)
         named, name_spans = self._named_units(norm)
         if named:
             # The work described decides, not the unit the asker guessed: rank without the
@@ -576,7 +584,7 @@ class Matcher:
         for group in norm.groups:
             term = self._plain_term(group)
             if term is not None:
-                weight = idf(term)
+                weight = idf(term) * group.weight
                 total += weight
                 postings = self._posting(term)
                 if postings is not None:
@@ -599,6 +607,7 @@ class Matcher:
                     if soft:
                         hits[np.unique(np.concatenate(soft))] += w * self.config.related_credit
                 np.maximum(credit, hits / denominator, out=credit)
+            weight *= group.weight
             total += weight
             covered += weight * credit
         return covered, total or 1.0, query_terms
@@ -617,7 +626,7 @@ class Matcher:
         for group in norm.groups:
             term = self._plain_term(group)
             if term is not None:
-                weight = idf(term)
+                weight = idf(term) * group.weight
                 total += weight
                 for index in self._index.get(term, ()):
                     covered[index] += weight
@@ -641,6 +650,7 @@ class Matcher:
                     share = hit / denominator
                     if share > credit.get(index, 0.0):
                         credit[index] = share
+            weight *= group.weight
             total += weight
             for index, share in credit.items():
                 covered[index] += weight * share
@@ -745,11 +755,16 @@ class Matcher:
         cues = self._cues
         handler = cues.handler(norm) or cues.asks_who_does(norm, question) or self._claimed(norm)
         asks = cues.question_word(norm)
+        if handler and not asks and cues.asks_number_or_time(norm):
+            handler = False  # "PKPU nomor berapa yang ngatur kampanye?" asks a number, not who
         request = cues.has(norm, Cue.REQUEST)
         if cues.at_other_office(norm) and not cues.has(norm, Cue.THIS_OFFICE):
             return Reason.OTHER_OFFICE
-        if cues.at_other_agency(norm) and not (handler and cues.has(norm, Cue.THIS_OFFICE)):
-            # "sengketa di Bawaslu, yang ngurus dari KPU kita siapa?" is this office's work
+        if cues.at_other_agency(norm) and not (
+            handler and (cues.has(norm, Cue.THIS_OFFICE) or result.score >= self.config.elsewhere_duty_score)
+        ):
+            # "sengketa di Bawaslu, yang ngurus dari KPU kita siapa?" is this office's work, as is
+            # a who-handles question that names one of its duties plainly
             return Reason.OTHER_AGENCY
         if cues.has(norm, Cue.SERVICE):
             return Reason.OTHER_AGENCY
@@ -760,7 +775,7 @@ class Matcher:
         if cues.bot_task(question, leading=True):  # "rekapin dong ..., kirim ke sini"
             return Reason.BOT_TASK
         if not handler:
-            if cues.bot_task(question):
+            if cues.bot_task(question) or cues.computes(question):  # "hitung 2,5% dari 1.350.000"
                 return Reason.BOT_TASK
             if cues.has(norm, Cue.WISH) and not asks:  # "mohon maaf lahir batin" is no request
                 return Reason.CHITCHAT

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein
 from Sastrawi.Dictionary.ArrayDictionary import ArrayDictionary
 from Sastrawi.Stemmer.Stemmer import Stemmer
 from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
@@ -88,6 +89,9 @@ class Group:
     options: tuple[tuple[str, ...], ...]
     position: int = 0
     """Index of the word in :attr:`Normalized.words`."""
+    weight: float = 1.0
+    """How much the word counts: less for the subject matter of an activity ("training
+    <soal kearsipan>"), whose owner is the activity's unit."""
 
     @property
     def terms(self) -> frozenset[str]:
@@ -113,6 +117,13 @@ class Normalized:
     def terms(self) -> frozenset[str]:
         """All terms of all groups."""
         return frozenset(t for g in self.groups for t in g.terms)
+
+    def weighted(self, spans: list[range], weight: float) -> Normalized:
+        """The same question with the words inside ``spans`` counting ``weight`` times."""
+        groups = tuple(
+            replace(g, weight=weight) if any(g.position in span for span in spans) else g for g in self.groups
+        )
+        return replace(self, groups=groups)
 
     def without(self, spans: list[range]) -> Normalized:
         """The same question minus the words inside ``spans`` (e.g. a greeting)."""
@@ -250,8 +261,22 @@ class Normalizer:
         if len(word) < MIN_TYPO_LENGTH or not self._vocabulary_list:
             return None
         cutoff = 86.0 if len(word) <= 5 else 80.0
-        found = process.extractOne(word, self._vocabulary_list, scorer=fuzz.ratio, score_cutoff=cutoff)
-        return found[0] if found else None
+        found = process.extract(word, self._vocabulary_list, scorer=fuzz.ratio, score_cutoff=cutoff, limit=5)
+        if not found:
+            return None
+        # Typos rarely change the first letter ("posting" is "postingan", not "hosting"); among
+        # near words that keep it, the fewest edits wins, a swap of two letters counting once
+        # ("parati" is "partai", not "aparat"); then the closer ratio.
+        best = min(
+            found,
+            key=lambda hit: (
+                hit[0][0] != word[0],
+                DamerauLevenshtein.distance(word, hit[0]),
+                -hit[1],
+                hit[0],
+            ),
+        )
+        return best[0]
 
     def correct(self, word: str) -> str | None:
         """The KB word ``word`` is most likely a typo of, or None."""

@@ -72,6 +72,13 @@ def answered_units(matcher: Matcher, question: str) -> tuple[str | None, str | N
         ("tolong trjemahkan pengumuman ini ke bahasa sunda", Reason.BOT_TASK),
         ("siapa pemenang pilbup Serang kmrn?", Reason.FACT_QUESTION),
         ("sandal saya ketuker di musholla, ada yg liat?", Reason.CHITCHAT),
+        ("warung kopi yang enak deket kantor di mana ya?", Reason.CHITCHAT),
+        ("Perbawaslu nomor berapa yang ngatur pengawasan kampanye?", Reason.FACT_QUESTION),
+        ("berapa 12 x 350.000?", Reason.BOT_TASK),
+        ("tolong buatin pengumuman libur buat grup ya", Reason.BOT_TASK),
+        ("botnya lagi error ya?", Reason.CHITCHAT),
+        ("mau jual motor matic, ada yang minat?", Reason.CHITCHAT),
+        ("jare pak kabag arep pensiun taun ngarep, temenan?", Reason.FACT_QUESTION),
     ],
 )
 def test_what_is_not_a_who_handles_question_is_declined_with_its_reason(
@@ -102,6 +109,17 @@ def test_what_is_not_a_who_handles_question_is_declined_with_its_reason(
         ("pengajuan cuti pegawai kudu matur meng sopo?", "subbag-sdm"),
         # The office's own car is the office's business, not a private tax errand.
         ("STNK mobil dinas udah mau abis, yang ngurus perpanjangannya siapa?", "subbag-umum-logistik"),
+        # The activity decides, not its subject matter ("pelatihan soal arsip" is a training).
+        ("pelatihan pegawai soal kearsipan digital siapa yang ngadain?", "subbag-sdm"),
+        ("konsultasi hukum soal kontrak sewa gedung kantor ke siapa?", "subbag-hukum"),
+        ("who organizes training for staff about archive management?", "subbag-sdm"),
+        ("mau tanya soal kenaikan gaji berkala ke siapa ya", "subbag-sdm"),
+        # A real-world thing to make is a request to a unit, not a task for the bot.
+        ("tolong bikinin akun email dinas buat pegawai baru", "subbag-program-data"),
+        # Work done at another agency, asked as who here handles one of this office's duties.
+        ("berkas jawaban sengketa proses di Bawaslu yang nyiapin siapa?", "subbag-hukum"),
+        # A number in the question is no arithmetic for the bot.
+        ("usulan SK 80% CPNS angkatan 2024 ke siapa?", "subbag-sdm"),
         # The bot addressed, not asked about.
         ("bot, siapa yang ngurus gaji pegawai?", "subbag-keuangan"),
         # Personal words with a handler phrase: the work is still the office's.

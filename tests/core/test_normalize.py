@@ -77,3 +77,15 @@ def test_colloquial_rules_never_invent_unrelated_words(shared_matcher: Matcher) 
     corrections = shared_matcher.normalizer.normalize("gabisa diakes samsek").corrections
     assert "samsak" not in corrections.values()
     assert "akas" not in corrections.values()
+
+
+def test_a_swap_of_two_letters_is_one_typo_and_keeps_the_first_letter(shared_matcher: Matcher) -> None:
+    """ "parati" is "partai" (one swap), not "aparat"; "posting" stays a posting, not "hosting"."""
+    normalizer = shared_matcher.normalizer
+    assert normalizer.normalize("verifikasi parati").words == ("verifikasi", "partai")
+    assert "hosting" not in normalizer.normalize("mau posting pengumuman").words
+
+
+def test_a_doubled_question_word_is_an_indefinite_pronoun() -> None:
+    assert tokenize("ga bisa upload apa2") == ["ga", "bisa", "upload", "apapun"]
+    assert tokenize("jangan bilang siapa-siapa") == ["jangan", "bilang", "siapapun"]
