@@ -182,3 +182,16 @@ async def test_the_admin_menu_lists_kontak(kb: KnowledgeBase, store: Database) -
             c for c in bot.api.calls("setMyCommands") if c.get("scope", {}).get("chat_id") == ADMIN_ID
         ]
         assert any(cmd["command"] == "kontak" for cmd in admin_menus[0]["commands"])
+
+
+async def test_the_files_people_show_in_answers_and_inline_cards_without_a_database(
+    kb: KnowledgeBase,
+) -> None:
+    from_file = with_file_contacts(kb, subbag_sdm=(Contact("Kasubbag", "Dari Berkas", "kasubbag_sdm"),))
+    async with running(from_file, rate_limit_per_minute=0) as bot:
+        await bot.send(fakes.private_text("siapa yang mengurus kenaikan gaji berkala pegawai?"))
+        assert "👤 Kasubbag: Dari Berkas" in bot.last()
+        await bot.send(fakes.inline_query("siapa yang mengurus kenaikan gaji berkala pegawai?"))
+        (answer,) = bot.api.calls("answerInlineQuery")
+        card = next(r for r in answer["results"] if "Subbag SDM" in r["title"])
+        assert "Dari Berkas" in card["input_message_content"]["message_text"]
