@@ -13,6 +13,8 @@ RUN pip install --no-cache-dir . && useradd --system --home /app tupoksi \
 USER tupoksi
 ENV DATABASE_PATH=/data/tupoksi.sqlite3 KB_DIR=/app/knowledge PYTHONUNBUFFERED=1
 VOLUME ["/data"]
-# docker stop sends SIGTERM: the bot finishes questions in flight and flushes its log.
+# docker stop sends SIGTERM: the bot finishes the updates in hand (measured: 1.6 s mid-burst) and
+# flushes its log; what was fetched but not started waits in the database's inbox. For the unit's
+# margin: docker run --stop-timeout 30 (Compose: stop_grace_period: 30s).
 STOPSIGNAL SIGTERM
 CMD ["tupoksi", "run"]

@@ -85,6 +85,9 @@ _COMPUTING = frozenset(
     {"hitung", "hitungin", "itung", "itungin", "dikali", "dibagi", "ditambah", "calculate"}
 )
 
+# "Why" words: asked with "tolong dicek", they describe a complaint.
+_WHY = frozenset({"kenapa", "mengapa", "why"})
+
 # Words of a fact phrase that ask for a number or a time.
 _NUMBER_OR_TIME = frozenset({"berapa", "kapan", "when", "many", "much"})
 
@@ -221,7 +224,11 @@ class Cues:
         ... siapa" or "partai mana yang paling banyak" ask a fact.
         """
         questions = self._outside_facts(norm, Cue.QUESTION_WORD)
-        if not questions or self.has(norm, Cue.FACT_TOPIC):
+        if not questions:
+            return False
+        if self._done_by_whom(question):  # "bahan pembelaannya dikumpulkan oleh siapa?"
+            return True
+        if self.has(norm, Cue.FACT_TOPIC):
             return False
         words, lemmas = norm.words, norm.lemmas
         asking = {span.start for span in questions}
@@ -245,6 +252,16 @@ class Cues:
                     return True
         return False
 
+    def _done_by_whom(self, question: str) -> bool:
+        """A passive verb with "oleh siapa" / "sama siapa": who does it, whatever the topic."""
+        tokens = [self._informal.get(t, t) for t in tokenize(question)]
+        return any(
+            token.startswith("di")
+            and len(token) > 5
+            and tokens[i + 1 : i + 3] in (["oleh", "siapa"], ["sama", "siapa"])
+            for i, token in enumerate(tokens)
+        )
+
     # -- not a question for this bot ---------------------------------------------------------
 
     def small_talk(self, norm: Normalized) -> bool:
@@ -263,6 +280,11 @@ class Cues:
             return False
         words = set(tokenize(question))
         return bool(_OPERATOR.search(question)) or bool(words & _COMPUTING)
+
+    def asks_only_why(self, norm: Normalized) -> bool:
+        """Every fact phrase is a "why" ("kenapa", "mengapa")."""
+        spans = self.spans(norm, Cue.FACT)
+        return bool(spans) and all(set(norm.words[span.start : span.stop]) <= _WHY for span in spans)
 
     def asks_number_or_time(self, norm: Normalized) -> bool:
         """A fact phrase that asks how many, which number or when ("nomor berapa", "kapan")."""

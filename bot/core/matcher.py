@@ -498,6 +498,12 @@ class Matcher:
                 spans.append(range(i + 1, end))
         return spans
 
+    def _addressed_to_unit(self, norm: Normalized) -> bool:
+        """The message opens by naming a unit ("Divisi Data, tolong ..."): it is for that unit."""
+        _, spans = self._named_units(norm)
+        stopwords = self.kb.lexicon.stopwords
+        return any(all(word in stopwords for word in norm.words[: span.start]) for span in spans)
+
     def _claimed(self, norm: Normalized) -> bool:
         """A unit named as the owner of the work ("urusan subbag umum ya?", "tugasnya divisi
         hukum kan?"): the asker wants to know who handles it, even without a question word."""
@@ -775,7 +781,8 @@ class Matcher:
         if cues.bot_task(question, leading=True):  # "rekapin dong ..., kirim ke sini"
             return Reason.BOT_TASK
         if not handler:
-            if cues.bot_task(question) or cues.computes(question):  # "hitung 2,5% dari 1.350.000"
+            # "hitung 2,5% dari 1.350.000"; but "Divisi Data, tolong bikinin poster" asks a unit
+            if (cues.bot_task(question) or cues.computes(question)) and not self._addressed_to_unit(norm):
                 return Reason.BOT_TASK
             if cues.has(norm, Cue.WISH) and not asks:  # "mohon maaf lahir batin" is no request
                 return Reason.CHITCHAT
@@ -789,7 +796,11 @@ class Matcher:
             if cues.ends_with_what(norm):
                 # "Sirekap itu aplikasi apa?" asks what a thing is; "passwordnya apa?" a fact.
                 return Reason.DEFINITION if cues.points_at_a_term(norm) else Reason.FACT_QUESTION
-            if cues.has(norm, Cue.FACT) or (asks and cues.has(norm, Cue.FACT_TOPIC)):
+            # "tolong dicek kenapa gaji saya kurang" asks for something to be done, not why
+            fact = cues.has(norm, Cue.FACT) and not (
+                cues.asks_for_action(question) and cues.asks_only_why(norm)
+            )
+            if fact or (asks and cues.has(norm, Cue.FACT_TOPIC)):
                 return Reason.FACT_QUESTION
             # Another office or agency named with no request and no handler phrase: declined
             # outright without a question word, and with a bare one ("... di mana?") answered

@@ -47,18 +47,33 @@ from bot.storage.records import (
     utcnow,
 )
 from bot.storage.schema import EXPORT_COLUMNS, connect
-from bot.storage.writer import QueryWriter, Row
+from bot.storage.writer import Handled, Item, QueryWriter, Received, Vote
 
 _INSERT_QUERY: Final = """
     INSERT INTO queries (
         id, asked_at, source, chat_id, chat_type, user_id, text, normalized, answered,
         divisi_id, divisi_score, subbag_id, subbag_score, duty_ref, kb_version, latency_ms, reason,
-        divisi_duty, subbag_duty
-    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (id) DO NOTHING
+        divisi_duty, subbag_duty, update_id
+    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT DO NOTHING
 """
 # ON CONFLICT DO NOTHING makes a retried batch idempotent: if a COMMIT was reported as
-# failed but did land, writing the rows again does not fail on the primary key.
+# failed but did land, writing the rows again does not fail on the primary key; and an
+# update handled again after a crash does not add a second row (unique update_id).
+_INSERT_RECEIVED: Final = (
+    "INSERT INTO inbox (update_id, received_at, payload) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+)
+_INSERT_HANDLED: Final = """
+    INSERT INTO inbox (update_id, received_at, payload, handled_at) VALUES (?, ?, '', ?)
+    ON CONFLICT (update_id) DO UPDATE SET handled_at = excluded.handled_at, payload = ''
+"""
+# A handled update keeps no payload (its text is in the question log, if it was a question).
+_UPSERT_VOTE: Final = """
+    INSERT INTO feedback (query_id, user_id, vote, voted_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (query_id, user_id) DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at
+"""
+INBOX_KEEP: Final = timedelta(days=2)
+"""How long handled updates are remembered (Telegram keeps an unconfirmed update for 24 hours)."""
 
 _REVIEW_REASONS: Final = ", ".join(f"'{reason.value}'" for reason in sorted(NEEDS_REVIEW))
 _NEEDS_REVIEW: Final = f"""
@@ -97,6 +112,7 @@ def _record_from_row(row: sqlite3.Row) -> QueryRecord:
         reason=row["reason"],
         divisi_duty=row["divisi_duty"],
         subbag_duty=row["subbag_duty"],
+        update_id=row["update_id"],
     )
 
 
@@ -133,19 +149,22 @@ async def open_database(
     max_pending: int = 10_000,
     batch_size: int = 500,
     busy_timeout: float = 5.0,
-    retry_delay: float = 1.0,
-    max_retry_delay: float = 60.0,
+    retry_delay: float = 0.5,
+    max_retry_delay: float = 2.0,
+    check: bool = False,
 ) -> Database:
     """Open (creating it and its folder if needed) and migrate the database, start the writer.
 
     ``busy_timeout`` is how long one statement waits for another connection's lock;
     failed writes are retried after ``retry_delay`` seconds, doubling up to
-    ``max_retry_delay``. ``":memory:"`` opens a throwaway in-memory database.
+    ``max_retry_delay`` (short: after a fault, writing resumes within seconds).
+    ``check=True`` (the bot) also refuses a file that fails SQLite's quick check or
+    cannot be written. ``":memory:"`` opens a throwaway in-memory database.
     """
     if max_pending < 1 or batch_size < 1:
         raise ValueError("max_pending and batch_size must be >= 1")
     location = str(path)
-    db = await connect(location, busy_timeout=busy_timeout)
+    db = await connect(location, busy_timeout=busy_timeout, check=check)
     database = Database(
         db,
         location,
@@ -218,6 +237,11 @@ class Database:
         if not self._closed.is_set():
             await self.writer.flush()
 
+    @property
+    def lost(self) -> int:
+        """Questions and votes that will never be stored (dropped, rejected, unwritten at close)."""
+        return self.writer.lost
+
     async def close(self) -> None:
         """Stop the writer, write what is queued, close the database. Safe to call twice."""
         if self._closing:
@@ -230,11 +254,63 @@ class Database:
             await self._db.close()
             self._closed.set()
 
-    async def insert_rows(self, rows: list[Row]) -> int:
-        """Insert question rows in one transaction; returns how many were new."""
+    async def insert_rows(self, items: list[Item]) -> int:
+        """Write a batch of the writer's items in one transaction; returns how many question rows were new."""
+        rows = [item for item in items if isinstance(item, tuple)]
+        received = [(i.update_id, i.at, i.payload) for i in items if isinstance(i, Received)]
+        handled = [(i.update_id, i.at, i.at) for i in items if isinstance(i, Handled)]
+        votes = [(i.query_id, i.user_id, i.vote, i.at) for i in items if isinstance(i, Vote)]
         async with self._transaction() as db:
-            cursor = await db.executemany(_INSERT_QUERY, rows)
-            return max(cursor.rowcount, 0)
+            new = 0
+            if received:  # before the rows and marks of the same updates
+                await db.executemany(_INSERT_RECEIVED, received)
+            if rows:
+                cursor = await db.executemany(_INSERT_QUERY, rows)
+                new = max(cursor.rowcount, 0)
+            if handled:
+                await db.executemany(_INSERT_HANDLED, handled)
+            if votes:
+                await db.executemany(_UPSERT_VOTE, votes)
+            return new
+
+    # ------------------------------------------------------------- delivery
+
+    def record_received(self, update_id: int, payload: str) -> asyncio.Future[None]:
+        """Queue a fetched update for the inbox; the future resolves once it is stored.
+
+        Until then Telegram must not be told the update arrived (it would not send it again).
+        """
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.writer.put(Received(int(update_id), payload, to_iso(self.clock()), done))
+        return done
+
+    def mark_handled(self, update_id: int) -> None:
+        """Queue the mark that an update was handled (answered or skipped); never waits."""
+        self.writer.put(Handled(int(update_id), to_iso(self.clock())))
+
+    async def open_inbox(self) -> tuple[set[int], list[tuple[int, str]]]:
+        """At start-up: the update ids already known, and the received updates not handled yet.
+
+        Handled updates older than :data:`INBOX_KEEP` are forgotten first.
+        """
+        cutoff = to_iso(self.clock() - INBOX_KEEP)
+        with self._errors("reading the inbox"):
+            async with self._transaction() as db:
+                await db.execute(
+                    "DELETE FROM inbox WHERE handled_at IS NOT NULL AND handled_at < ?", (cutoff,)
+                )
+            rows = await self._fetchall("SELECT update_id, payload, handled_at FROM inbox ORDER BY update_id")
+        known = {int(row["update_id"]) for row in rows}
+        unfinished = [
+            (int(row["update_id"]), str(row["payload"])) for row in rows if row["handled_at"] is None
+        ]
+        return known, unfinished
+
+    def queue_vote(self, query_id: str, user_id: int, vote: int) -> None:
+        """Record a vote through the background writer (never waits; see :meth:`set_feedback`)."""
+        if vote not in (1, -1):
+            raise ValueError(f"vote must be +1 or -1, got {vote!r}")
+        self.writer.put(Vote(str(query_id), int(user_id), vote, to_iso(self.clock())))
 
     def _cutoff(self, days: int | None) -> str:
         """Lower bound for ``asked_at`` (``''`` matches everything when ``days`` is None)."""
@@ -690,7 +766,12 @@ class Database:
                     (cutoff,),
                 )
                 cursor = await db.execute("DELETE FROM queries WHERE asked_at < ?", (cutoff,))
-                return cursor.rowcount
+                deleted = cursor.rowcount
+                await db.execute(
+                    "DELETE FROM inbox WHERE handled_at IS NOT NULL AND handled_at < ?",
+                    (to_iso(self.clock() - INBOX_KEEP),),
+                )
+                return deleted
 
     # -------------------------------------------------------------- contacts
 

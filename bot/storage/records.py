@@ -89,6 +89,8 @@ class QueryRecord:
     """The duty shown for the Divisi (``'div-keuangan-umum-rt#5'``); rows before schema 4 have None."""
     subbag_duty: str | None = None
     """The duty shown for the Sub Bagian."""
+    update_id: int | None = None
+    """The Telegram update the question came in (None: the command line, rows before schema 6)."""
 
 
 @dataclass(frozen=True)

@@ -98,10 +98,26 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     ),
     # 5: the duty a taught phrase means (its number in the unit), picked after the unit.
     ("ALTER TABLE learned_phrases ADD COLUMN duty INTEGER",),
-    # 7 (issue 14; #6 is reserved for issue 13, the lead renumbers at merge): the people of a
-    # unit as admins set them in Telegram (a unit listed in contact_lists is the database's,
-    # whole, even when empty; other units keep knowledge/contacts.yaml), and questions handed
-    # to the admins ("Tanyakan ke admin") until one is answered by teaching a unit.
+    # 6: the delivery journal. Every update fetched from Telegram is stored (raw JSON) before
+    # Telegram is told it arrived, and marked once handled: after a crash the bot handles what
+    # was received but not finished, and never an update twice. A question row names its
+    # update, so handling an update again does not log it twice.
+    (
+        """
+        CREATE TABLE inbox (
+            update_id    INTEGER PRIMARY KEY,
+            received_at  TEXT NOT NULL,
+            payload      TEXT NOT NULL,
+            handled_at   TEXT
+        )
+        """,
+        "CREATE INDEX inbox_unhandled ON inbox (update_id) WHERE handled_at IS NULL",
+        "ALTER TABLE queries ADD COLUMN update_id INTEGER",
+        "CREATE UNIQUE INDEX queries_update_id ON queries (update_id) WHERE update_id IS NOT NULL",
+    ),
+    # 7: the people of a unit as admins set them in Telegram (a unit listed in contact_lists
+    # is the database's, whole, even when empty; other units keep knowledge/contacts.yaml), and
+    # questions handed to the admins ("Tanyakan ke admin") until one is answered by teaching.
     (
         """
         CREATE TABLE contact_lists (
@@ -172,8 +188,13 @@ EXPORT_COLUMNS: Final = (*QUERY_COLUMNS, "net_vote", "thumbs_up", "thumbs_down")
 """Column order of :meth:`QueryLog.export_rows` and the CSV header of :func:`rows_to_csv`."""
 
 
-async def connect(location: str, *, busy_timeout: float) -> aiosqlite.Connection:
-    """Open (creating it and its folder if needed) and migrate the database at ``location``."""
+async def connect(location: str, *, busy_timeout: float, check: bool = False) -> aiosqlite.Connection:
+    """Open (creating it and its folder if needed) and migrate the database at ``location``.
+
+    ``check=True`` also runs SQLite's quick check and a write, and refuses (StorageError) a
+    damaged file or one that cannot be written: better no start than a bot that silently
+    loses every question it logs.
+    """
     in_memory = location == ":memory:"
     if not in_memory:
         try:
@@ -188,7 +209,11 @@ async def connect(location: str, *, busy_timeout: float) -> aiosqlite.Connection
         raise StorageError(f"cannot open database {location}: {exc}") from exc
     try:
         db.row_factory = sqlite3.Row
+        if check:
+            await check_integrity(db, location)
         await _prepare(db, location, in_memory=in_memory)
+        if check:
+            await check_writable(db, location)
     except BaseException:
         await db.close()
         raise
@@ -222,6 +247,35 @@ async def _prepare(db: aiosqlite.Connection, location: str, *, in_memory: bool) 
         raise StorageError(f"cannot open database {location}: {exc}") from exc
     except sqlite3.DatabaseError as exc:
         raise StorageError(f"{location} is not a valid database: {exc}") from exc
+
+
+async def check_integrity(db: aiosqlite.Connection, location: str) -> None:
+    """Raise StorageError unless SQLite's ``PRAGMA quick_check`` passes (before any migration)."""
+    try:
+        rows = list(await db.execute_fetchall("PRAGMA quick_check"))
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(f"{location} is not a valid database: {exc}") from exc
+    problems = [str(row[0]) for row in rows if str(row[0]).lower() != "ok"]
+    if problems:
+        more = f" and {len(problems) - 1} more problem(s)" if len(problems) > 1 else ""
+        raise StorageError(f"{location} is damaged: {problems[0]}{more}")
+
+
+async def check_writable(db: aiosqlite.Connection, location: str) -> None:
+    """Raise StorageError unless a write commits (a read-only file or mount, a full disk)."""
+    try:
+        version = await _user_version(db)
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            # Rewriting the version writes the file's header: a real write.
+            await db.execute(f"PRAGMA user_version = {int(version)}")
+            await db.execute("COMMIT")
+        except BaseException:
+            with suppress(sqlite3.Error):
+                await db.execute("ROLLBACK")
+            raise
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(f"{location} cannot be written: {exc}") from exc
 
 
 async def _user_version(db: aiosqlite.Connection) -> int:

@@ -1,10 +1,19 @@
-"""The non-blocking question log: a bounded in-memory queue written in batches in the background.
+"""The non-blocking writer: a bounded in-memory queue written in batches in the background.
 
-Logging a question must never slow down or break an answer, so :meth:`QueryWriter.log`
-only appends to the queue; a background task hands the queue to ``insert`` in batches
-(one call, and so one transaction, per batch). When a write fails (locked database,
-read-only file, full disk) the rows stay in memory, bounded by ``max_pending`` (oldest
-dropped first), and are retried with exponential backoff.
+Logging a question or a vote must never slow down or break an answer, so
+:meth:`QueryWriter.log` (and :meth:`QueryWriter.put` for the other writes) only append to
+the queue; a background task hands the queue to ``insert`` in batches, in order (one
+call, and so one transaction, per batch). Besides question rows the queue carries the
+delivery journal (:class:`Received`: an update to record before Telegram may forget it,
+:class:`Handled`: an update answered) and votes (:class:`Vote`).
+
+When the database is unavailable (locked, read-only, full disk: ``sqlite3.OperationalError``
+and other errors of the database as a whole) the items stay in memory and are retried
+with exponential backoff capped at ``max_retry_delay``. Question rows and votes are
+bounded by ``max_pending`` (oldest dropped first); journal items are never dropped.
+When one item cannot be stored (a constraint, a value SQLite cannot bind), the batch is
+split and only that item is rejected. Everything dropped, rejected or unwritten at
+:meth:`~QueryWriter.stop` is counted in :attr:`QueryWriter.lost`.
 
 ``insert`` is the one seam to the database (:meth:`bot.storage.Database.insert_rows`);
 tests replace it to count batches or to fail on purpose.
@@ -14,21 +23,88 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sqlite3
 from collections import deque
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.storage.records import SOURCES, LogStats, QueryRecord, to_iso
 
 logger = logging.getLogger(__name__)
 
-Row = tuple[Any, ...]
-Insert = Callable[[list[Row]], Awaitable[int]]
-"""Writes a batch of rows in one transaction; returns how many were new."""
+current_update_id: ContextVar[int | None] = ContextVar("current_update_id", default=None)
+"""The Telegram update being handled (set by the bot's update processor).
 
-_Pending = tuple[QueryRecord, Row]
+A question row logged while it is set carries that ``update_id``: when an update is
+handled again after a crash, its row is not written a second time."""
+
+
+@dataclass(frozen=True)
+class Received:
+    """A Telegram update fetched but not handled yet (the inbox row); ``done`` resolves once stored."""
+
+    update_id: int
+    payload: str
+    at: str
+    done: asyncio.Future[None] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Handled:
+    """A Telegram update is handled (answered, or skipped): never handle it again."""
+
+    update_id: int
+    at: str
+
+
+@dataclass(frozen=True)
+class Vote:
+    """A user's 👍 (+1) or 👎 (-1) on an answer, replacing their earlier vote."""
+
+    query_id: str
+    user_id: int
+    vote: int
+    at: str
+
+
+Row = tuple[Any, ...]
+"""A question row: the parameters of the ``queries`` insert."""
+Item = Row | Received | Handled | Vote
+Insert = Callable[[list[Item]], Awaitable[int]]
+"""Writes a batch of items in one transaction; returns how many question rows were new."""
+
+_Pending = tuple[QueryRecord | None, Item]
+
+# Errors of one item (its values), not of the database: that item is rejected, the rest written.
+_BAD_ITEM_ERRORS = (
+    sqlite3.IntegrityError,
+    sqlite3.InterfaceError,
+    sqlite3.DataError,
+    sqlite3.ProgrammingError,
+    ValueError,
+    TypeError,
+    OverflowError,
+)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str every surrogate is a lone one
+
+
+def clean_text(text: str) -> str:
+    """``text`` storable as UTF-8: a lone surrogate (from a JSON escape) becomes U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _label(item: Item) -> str:
+    if isinstance(item, Received | Handled):
+        return f"update {item.update_id}"
+    if isinstance(item, Vote):
+        return f"vote on question {item.query_id}"
+    return f"question {item[0]}"
 
 
 def _opt_int(value: Any) -> int | None:
@@ -40,7 +116,7 @@ def _opt_float(value: Any) -> float | None:
 
 
 def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else clean_text(str(value))
 
 
 def record_params(record: QueryRecord) -> Row:
@@ -51,6 +127,7 @@ def record_params(record: QueryRecord) -> Row:
         raise ValueError("query id must be a non-empty string")
     if not isinstance(record.text, str) or not isinstance(record.normalized, str):
         raise TypeError("text and normalized must be strings")
+    update_id = record.update_id if record.update_id is not None else current_update_id.get()
     return (
         record.id,
         to_iso(record.asked_at),
@@ -58,8 +135,8 @@ def record_params(record: QueryRecord) -> Row:
         _opt_int(record.chat_id),
         _opt_str(record.chat_type),
         _opt_int(record.user_id),
-        record.text,
-        record.normalized,
+        clean_text(record.text),
+        clean_text(record.normalized),
         1 if record.answered else 0,
         _opt_str(record.divisi_id),
         _opt_float(record.divisi_score),
@@ -71,11 +148,12 @@ def record_params(record: QueryRecord) -> Row:
         _opt_str(record.reason),
         _opt_str(record.divisi_duty),
         _opt_str(record.subbag_duty),
+        _opt_int(update_id),
     )
 
 
 class QueryWriter:
-    """Queues question records and writes them through ``insert`` in the background."""
+    """Queues question rows, votes and the delivery journal; ``insert`` writes them in the background."""
 
     def __init__(
         self,
@@ -96,6 +174,7 @@ class QueryWriter:
         self._retry_delay = retry_delay
         self._max_retry_delay = max_retry_delay
         self._pending: deque[_Pending] = deque()
+        self._droppable = 0  # question rows and votes among _pending (journal items are never dropped)
         self._in_flight: list[_Pending] = []
         self._wakeup = asyncio.Event()
         self._drain_lock = asyncio.Lock()  # one batch writer at a time (task or flush)
@@ -107,6 +186,7 @@ class QueryWriter:
         self._written = 0
         self._dropped = 0
         self._rejected = 0
+        self._unwritten = 0
         self._failures = 0
         self._last_error: str | None = None
         self._drop_warned = False
@@ -127,10 +207,20 @@ class QueryWriter:
             last_error=self._last_error,
         )
 
+    @property
+    def lost(self) -> int:
+        """Items that will never be stored: dropped, rejected, or still unwritten at :meth:`stop`."""
+        return self._dropped + self._rejected + self._unwritten
+
+    @property
+    def healthy(self) -> bool:
+        """False while writes are failing (the next one waits for a retry)."""
+        return self._retry_at is None
+
     def waiting(self, question_id: str) -> QueryRecord | None:
         """The record of ``question_id`` if it is still waiting to be written."""
         for record, _ in (*self._in_flight, *self._pending):
-            if record.id == question_id:
+            if record is not None and record.id == question_id:
                 return record
         return None
 
@@ -143,19 +233,31 @@ class QueryWriter:
         briefly reach ``max_pending + batch_size``, and a failed batch is trimmed back.
         """
         try:
-            if self._closing:
-                self._dropped += 1
-                logger.warning("query log is closed; question %s not logged", record.id)
-                return
             params = record_params(record)
-            if len(self._pending) >= self._max_pending:
-                self._pending.popleft()
-                self._count_drop(1)
-            self._pending.append((record, params))
-            self._wakeup.set()
         except Exception:
             self._rejected += 1
             logger.exception("query log: cannot log record %r", record)
+            return
+        self._enqueue(record, params)
+
+    def put(self, item: Received | Handled | Vote) -> None:
+        """Queue a journal item or a vote and return at once; never raises."""
+        self._enqueue(None, item)
+
+    def _enqueue(self, record: QueryRecord | None, item: Item) -> None:
+        if self._closing:
+            if isinstance(item, Received):
+                item.done.cancel()
+            else:
+                self._dropped += 1
+            logger.warning("query log is closed; %s not written", _label(item))
+            return
+        droppable = _droppable(item)
+        if droppable and self._droppable >= self._max_pending:
+            self._drop_oldest(1)
+        self._pending.append((record, item))
+        self._droppable += droppable
+        self._wakeup.set()
 
     async def flush(self) -> None:
         """Write everything queued so far now (ignoring any retry backoff).
@@ -167,7 +269,7 @@ class QueryWriter:
             await self._drain()
 
     async def stop(self) -> int:
-        """Stop the background task and write what is queued; returns how many rows were lost."""
+        """Stop the background task and write what is queued; returns how many items were lost."""
         self._closing = True
         self._wakeup.set()
         try:
@@ -183,15 +285,21 @@ class QueryWriter:
                 with suppress(asyncio.CancelledError):
                     await self._task
             self._stopped = True
-        lost = len(self._pending)
-        if lost:
+        unwritten = [item for _, item in self._pending]
+        for item in unwritten:
+            if isinstance(item, Received):
+                item.done.cancel()  # not recorded: Telegram was not told, it sends the update again
+        self._unwritten = sum(_droppable(item) for item in unwritten)
+        if unwritten:
             logger.error(
-                "query log closed with %d unwritten question(s); they are lost (%s)", lost, self._last_error
+                "query log closed with %d unwritten item(s); they are lost (%s)",
+                len(unwritten),
+                self._last_error,
             )
-        return lost
+        return self.lost
 
     async def _run(self) -> None:
-        """Background task: write queued rows soon after they arrive, back off after failures."""
+        """Background task: write queued items soon after they arrive, back off after failures."""
         loop = asyncio.get_running_loop()
         while not self._closing:
             delay = None if self._retry_at is None else max(0.0, self._retry_at - loop.time())
@@ -202,7 +310,7 @@ class QueryWriter:
             if self._is_closing():
                 return
             if self._retry_at is not None and loop.time() < self._retry_at:
-                continue  # new rows wait for the scheduled retry
+                continue  # new items wait for the scheduled retry
             try:
                 await self._drain()
             except Exception:  # never let the writer die; _drain already counts failures
@@ -212,11 +320,12 @@ class QueryWriter:
         return self._closing  # re-read after an await: stop() may have run meanwhile
 
     async def _drain(self) -> None:
-        """Write queued rows batch by batch until the queue is empty or a write fails."""
+        """Write queued items batch by batch until the queue is empty or a write fails."""
         async with self._drain_lock:
             while self._pending:
                 size = min(self._batch_size, len(self._pending))
                 batch = [self._pending.popleft() for _ in range(size)]
+                self._droppable -= sum(_droppable(item) for _, item in batch)
                 self._in_flight = batch
                 try:
                     await self._write_batch(batch)
@@ -232,28 +341,45 @@ class QueryWriter:
                 self._note_success()
 
     async def _write_batch(self, batch: list[_Pending]) -> None:
-        """Insert a batch; if one row violates a constraint, write the others and reject it."""
+        """Insert a batch; if one item cannot be stored, write the others and reject it."""
         try:
-            self._written += await self.insert([params for _, params in batch])
-        except sqlite3.IntegrityError as exc:
+            self._written += await self.insert([item for _, item in batch])
+        except _BAD_ITEM_ERRORS as exc:
             if len(batch) > 1:
-                for item in batch:  # isolate the bad row; rows already written are skipped
-                    await self._write_batch([item])
+                for pending in batch:  # isolate the bad item; items already written are skipped
+                    await self._write_batch([pending])
                 return
             self._rejected += 1
-            logger.error("query log: rejected question %s: %s", batch[0][0].id, exc)
+            item = batch[0][1]
+            if isinstance(item, Received):
+                item.done.set_exception(exc)
+            logger.error("query log: rejected %s: %s: %s", _label(item), type(exc).__name__, exc)
+            return
+        for _, item in batch:
+            if isinstance(item, Received) and not item.done.done():
+                item.done.set_result(None)
 
     def _requeue(self, batch: list[_Pending]) -> None:
         self._pending.extendleft(reversed(batch))
-        excess = len(self._pending) - self._max_pending
-        for _ in range(excess):
-            self._pending.popleft()
+        self._droppable += sum(_droppable(item) for _, item in batch)
+        excess = self._droppable - self._max_pending
         if excess > 0:
-            self._count_drop(excess)
+            self._drop_oldest(excess)
 
-    def _count_drop(self, count: int) -> None:
-        self._dropped += count
-        if not self._drop_warned:
+    def _drop_oldest(self, count: int) -> None:
+        """Drop the ``count`` oldest question rows or votes (journal items stay)."""
+        kept: deque[_Pending] = deque()
+        dropped = 0
+        while self._pending and dropped < count:
+            pending = self._pending.popleft()
+            if _droppable(pending[1]):
+                dropped += 1
+            else:
+                kept.append(pending)
+        self._pending.extendleft(reversed(kept))
+        self._droppable -= dropped
+        self._dropped += dropped
+        if dropped and not self._drop_warned:
             self._drop_warned = True
             logger.error(
                 "query log: more than %d questions waiting to be written; dropping the oldest",
@@ -267,7 +393,7 @@ class QueryWriter:
         self._retry_at = asyncio.get_running_loop().time() + delay
         self._backoff = min(delay * 2, self._max_retry_delay)
         logger.warning(
-            "query log: write failed (%s); keeping %d question(s) in memory, retry in %.1fs",
+            "query log: write failed (%s); keeping %d item(s) in memory, retry in %.1fs",
             self._last_error,
             len(self._pending),
             delay,
@@ -280,3 +406,8 @@ class QueryWriter:
         self._retry_at = None
         self._backoff = self._retry_delay
         self._drop_warned = False
+
+
+def _droppable(item: Item) -> bool:
+    """Question rows and votes may be dropped when too many wait; the delivery journal never."""
+    return not isinstance(item, Received | Handled)

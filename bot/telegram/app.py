@@ -1,7 +1,9 @@
 """Build the Telegram application and run it (long polling, or a webhook behind a proxy).
 
 :func:`build_application` is shared by ``tupoksi run``, the tests (with a fake
-request) and the benchmarks; :func:`run_bot` is what ``tupoksi run`` calls.
+request) and the benchmarks; :func:`run_bot` is what ``tupoksi run`` calls. Long
+polling is the bot's own (:mod:`bot.telegram.delivery`): an update is confirmed to
+Telegram only once the database holds it, so a hard stop loses nothing.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ from bot.knowledge.loader import load_kb
 from bot.knowledge.stems import build_matcher
 from bot.service import NoQuestionLog, QuestionLog, Service
 from bot.storage import StorageError
-from bot.telegram.context import DEPS_KEY, App, BotDeps
+from bot.telegram.context import DEPS_KEY, App, BotDeps, deps
+from bot.telegram.delivery import ChatOrderedProcessor, Poller, RecordingQueue, prepare_webhook
 from bot.telegram.error_handler import ErrorHandler
 from bot.telegram.filters import AddressedToBot
 from bot.telegram.guards import Clock, guard_handlers
@@ -103,9 +106,15 @@ def build_application(
         .post_shutdown(post_shutdown)
     )
     if settings.api_base_url:
-        builder = builder.base_url(settings.api_base_url)
+        # PTB appends the token: "https://host/bot/" would give ".../bot/<token>", a 404
+        # that PTB reports as a rejected token.
+        builder = builder.base_url(settings.api_base_url.rstrip("/"))
         if settings.base_file_url:
-            builder = builder.base_file_url(settings.base_file_url)
+            builder = builder.base_file_url(settings.base_file_url.rstrip("/"))
+    # Webhook: the POST is answered once the update is stored. Long polling: ours (bot.telegram.delivery).
+    builder = builder.update_queue(RecordingQueue()) if settings.webhook_url else builder.updater(None)
+    # Different chats at once (a slow update never holds up another chat), each chat in order.
+    builder = builder.concurrent_updates(ChatOrderedProcessor())
     if request is not None:
         builder = builder.request(request)
     if updates_request is not None:
@@ -188,6 +197,8 @@ def _log_once_started(application: App, kb: KnowledgeBase, mode: str) -> None:
     async def started(app: App) -> None:
         if opened is not None:
             await opened(app)
+        if isinstance(app.update_queue, RecordingQueue):
+            await prepare_webhook(app, deps(app).service.database)
         logger.info(
             "started as @%s: KB %s (%s), %d units, %s",
             app.bot.username,
@@ -205,7 +216,8 @@ def run_bot(settings: Settings, kb_dir: Path | None = None) -> int:
 
     Raises ``KnowledgeBaseError`` for an invalid KB (the CLI lists the problems). A start
     that fails (token rejected, no network, database unusable) is printed as one line on
-    stderr, without traceback, and its :class:`ExitCode` returned.
+    stderr, without traceback, and its :class:`ExitCode` returned; so is a stop that lost
+    questions the database could not take (:attr:`ExitCode.DATABASE`).
     """
     setup_logging(settings)
     kb = load_kb(kb_dir or settings.kb_dir)
@@ -232,9 +244,7 @@ def run_bot(settings: Settings, kb_dir: Path | None = None) -> int:
                 close_loop=False,
             )
         else:
-            application.run_polling(
-                allowed_updates=Update.ALL_TYPES, stop_signals=STOP_SIGNALS, close_loop=False
-            )
+            loop.run_until_complete(serve_polling(application))
     except InvalidToken:
         # PTB's message quotes the token: say it in our words instead.
         problem = "Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather (/token)"
@@ -252,8 +262,49 @@ def run_bot(settings: Settings, kb_dir: Path | None = None) -> int:
     finally:
         ptb_logger.removeFilter(quiet)
         _close_leftovers(application, loop)
+    lost = deps(application).lost
+    if lost:
+        problem = (
+            f"{lost} question(s) or vote(s) could not be written to the database {settings.database_path} "
+            "and are lost (see the log above)"
+        )
+        return StartupError(ExitCode.DATABASE, [problem]).report()
     logger.info("stopped")
     return ExitCode.OK
+
+
+async def serve_polling(application: App) -> None:
+    """Long polling until SIGINT/SIGTERM: start, handle what the last run left, poll, stop.
+
+    Stopping: no more fetching; every update handed over is finished; Telegram is told
+    what is stored; the question log is written and the database closed.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await application.initialize()  # getMe: the token and the network
+        try:
+            if application.post_init is not None:
+                await application.post_init(application)  # the database, the command menus
+            await application.bot.delete_webhook()  # a webhook left set would refuse getUpdates
+            poller = Poller(application, deps(application).service.database, stop)
+            await application.start()
+            await poller.recover()
+            await poller.run()
+            logger.info("stopping: finishing the updates in hand")
+            await application.stop()
+            await poller.confirm()
+        finally:
+            if application.running:
+                await application.stop()
+            await application.shutdown()
+            if application.post_shutdown is not None:
+                await application.post_shutdown(application)
+    finally:
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
 
 
 def _close_leftovers(application: App, loop: asyncio.AbstractEventLoop) -> None:

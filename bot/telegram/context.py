@@ -33,6 +33,8 @@ class BotDeps:
     settings: Settings
     service: Service
     database_path: Path | None = None
+    lost: int = 0
+    """Questions and votes the database could not take, counted when it is closed."""
 
 
 def deps(context: CallbackContext[Any, Any, Any, Any] | App) -> BotDeps:

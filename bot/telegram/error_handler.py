@@ -21,7 +21,6 @@ What it does, by kind of error:
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import traceback
@@ -117,14 +116,19 @@ class ErrorHandler:
             logger.warning("could not send the error report to %s: %s", self.settings.error_chat_id, exc)
 
     def report_html(self, update: object, error: BaseException | None) -> str:
-        """A short HTML report (under Telegram's limit): the error, the update, the traceback's end."""
+        """A short HTML report (under Telegram's limit): the error, the update's ids, the traceback's end.
+
+        People's words stay out of it: the update is described by its ids only, and any
+        text of the update that shows up in the error or the traceback is blanked.
+        """
+        words = RedactingFilter(_user_texts(update))
         name = type(error).__name__ if error is not None else "Error"
-        summary = _truncate(self.redact(f"{name}: {error}"), _SUMMARY_LIMIT)
-        data = update.to_dict() if isinstance(update, Update) else {"update": repr(update)}
-        update_text = _truncate(self.redact(json.dumps(data, ensure_ascii=False, default=str)), _UPDATE_LIMIT)
+        summary = _truncate(words.redact(self.redact(f"{name}: {error}")), _SUMMARY_LIMIT)
+        update_text = _truncate(describe_update(update), _UPDATE_LIMIT)
         trace = ""
         if error is not None:
-            trace = self.redact("".join(traceback.format_exception(type(error), error, error.__traceback__)))
+            formatted = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+            trace = words.redact(self.redact(formatted))
         budget = REPORT_LIMIT
         while True:  # escaping can only grow the text: shrink the traceback until it fits
             text = (
@@ -135,6 +139,38 @@ class ErrorHandler:
             if utf16_length(text) <= MAX_MESSAGE_LENGTH or budget == 0:
                 return text
             budget //= 2
+
+
+def describe_update(update: object) -> str:
+    """An update by its ids (kind, update, chat, user, message), never its text."""
+    if not isinstance(update, Update):
+        return f"not an update: {type(update).__name__}"
+    kinds = [key for key in update.to_dict() if key != "update_id"]
+    parts = [f"update {update.update_id}", f"kind {', '.join(kinds) or '?'}"]
+    if update.effective_chat is not None:
+        parts.append(f"chat {update.effective_chat.id} ({update.effective_chat.type})")
+    if update.effective_user is not None:
+        parts.append(f"user {update.effective_user.id}")
+    if update.effective_message is not None:
+        parts.append(f"message {update.effective_message.message_id}")
+    return "; ".join(parts)
+
+
+def _user_texts(update: object) -> list[str]:
+    """What people wrote in ``update`` (to blank it wherever it shows up in a report)."""
+    if not isinstance(update, Update):
+        return []
+    texts: list[str | None] = []
+    message = update.effective_message
+    if message is not None:
+        texts += [message.text, message.caption]
+    if update.callback_query is not None:
+        texts.append(update.callback_query.data)
+    if update.inline_query is not None:
+        texts.append(update.inline_query.query)
+    if update.chosen_inline_result is not None:
+        texts.append(update.chosen_inline_result.query)
+    return [text for text in texts if text and len(text) >= 3]
 
 
 def _truncate(text: str, limit: int) -> str:

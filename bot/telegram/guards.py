@@ -10,10 +10,14 @@ go no further:
   then other people get the same sentence once per :data:`PRIVATE_NOTICE_INTERVAL`
   and their inline queries get no results. Admins (``ADMIN_IDS``) may always use
   the bot in private, and ``ERROR_CHAT_ID`` and ``ADMIN_CHAT_ID`` always count as allowed.
-* group -1, :class:`QuestionRateLimit` — at most ``RATE_LIMIT_PER_MINUTE`` messages
-  the bot would answer, per user, in any 60 seconds (0: no limit). The first message
-  over the limit gets one friendly notice; the rest are dropped silently until the
-  user is under the limit again.
+* group -1, :class:`QuestionRateLimit` — at most ``RATE_LIMIT_PER_MINUTE`` inputs per
+  user in any 60 seconds (0: no limit): messages the bot would answer and button presses
+  (example questions, "did you mean", votes, cards) count alike; inline queries, sent as
+  the user types, have a budget of their own (:data:`INLINE_FACTOR` times the limit).
+  The first message over the limit gets one friendly notice (a press: the same words as
+  a toast); the rest are dropped (a press still gets an empty answer, an inline query no
+  results) until the user is under the limit again. Admins' button presses are not
+  counted (paging through the review list).
 """
 
 from __future__ import annotations
@@ -31,7 +35,10 @@ from telegram.error import TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
     BaseHandler,
+    CallbackQueryHandler,
+    ChosenInlineResultHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
 )
@@ -47,6 +54,7 @@ RATE_LIMIT_GROUP = -1
 RATE_WINDOW = 60.0  # seconds
 PRIVATE_NOTICE_INTERVAL = 600.0  # seconds between two refusals to the same private chat
 MAX_TRACKED = 10_000  # users (rate limit) or chats (notices) kept in memory before pruning
+INLINE_FACTOR = 3  # inline queries arrive while the user types: a budget of their own, larger
 _GONE = (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
 
 Clock = Callable[[], float]
@@ -198,27 +206,54 @@ class QuestionRateLimit:
             self._users = dict(keep)
 
     async def __call__(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if not isinstance(update, Update) or update.effective_message is None:
+        if not isinstance(update, Update):
             return
-        user = update.effective_user
-        key = user.id if user is not None else update.effective_message.chat.id
+        user, chat = update.effective_user, update.effective_chat
+        key = user.id if user is not None else chat.id if chat is not None else None
+        if key is None:
+            return
         verdict = self.check(key)
         if verdict == "allow":
             return
+        text = RATE_LIMIT_HTML.format(limit=self.per_minute)  # plain words: also fit a toast
         if verdict == "notify":
-            logger.info("rate limit: user %s asked more than %d times a minute", key, self.per_minute)
-            text = RATE_LIMIT_HTML.format(limit=self.per_minute)
+            logger.info("rate limit: user %s sent more than %d inputs a minute", key, self.per_minute)
+        if update.callback_query is not None:  # always answered, or the button keeps spinning
+            await _quietly(update.callback_query.answer(text if verdict == "notify" else None))
+        elif update.inline_query is not None:
+            await _quietly(update.inline_query.answer([], cache_time=0, is_personal=True))
+        elif verdict == "notify" and update.effective_message is not None:
             await _quietly(update.effective_message.reply_text(text))
         raise ApplicationHandlerStop
+
+
+class _UnlessAdmin:
+    """Runs the rate limit for everyone but the admins (their button presses page through lists)."""
+
+    def __init__(self, limit: QuestionRateLimit, admins: frozenset[int]) -> None:
+        self.limit = limit
+        self.admins = admins
+
+    async def __call__(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        user = update.effective_user if isinstance(update, Update) else None
+        if user is not None and user.id in self.admins:
+            return
+        await self.limit(update, context)
 
 
 def guard_handlers(
     settings: Settings, *, clock: Clock = time.monotonic
 ) -> dict[int, Sequence[BaseHandler[Any, Any, Any]]]:
     """The guards, by handler group, for ``application.add_handlers``."""
+    limit = QuestionRateLimit(settings.rate_limit_per_minute, clock=clock)
+    inline = QuestionRateLimit(settings.rate_limit_per_minute * INLINE_FACTOR, clock=clock)
     return {
         GATE_GROUP: [TypeHandler(Update, ChatGate(settings, clock=clock))],
+        # One handler per kind of input; one window per user for messages and presses alike.
         RATE_LIMIT_GROUP: [
-            MessageHandler(ANSWERABLE, QuestionRateLimit(settings.rate_limit_per_minute, clock=clock))
+            MessageHandler(ANSWERABLE, limit),
+            CallbackQueryHandler(_UnlessAdmin(limit, settings.admin_ids)),
+            InlineQueryHandler(inline),
+            ChosenInlineResultHandler(inline),
         ],
     }

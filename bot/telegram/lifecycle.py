@@ -25,7 +25,7 @@ async def open_storage(application: App) -> None:
     d = deps(application)
     service = d.service
     if d.database_path is not None and service.database is None:
-        service.log = await open_database(d.database_path)
+        service.log = await open_database(d.database_path, check=True)
         logger.info("query log: %s", d.database_path)
     if service.database is None:
         return
@@ -82,3 +82,4 @@ async def post_shutdown(application: App) -> None:
         return
     d.service.log = NoQuestionLog()
     await database.close()
+    d.lost = database.lost

@@ -79,6 +79,8 @@ def answered_units(matcher: Matcher, question: str) -> tuple[str | None, str | N
         ("botnya lagi error ya?", Reason.CHITCHAT),
         ("mau jual motor matic, ada yang minat?", Reason.CHITCHAT),
         ("jare pak kabag arep pensiun taun ngarep, temenan?", Reason.FACT_QUESTION),
+        ("KPU Kota Cilegon kantornya di mana ya?", Reason.FACT_QUESTION),
+        ("cara bikin NPWP online gimana?", Reason.OTHER_AGENCY),
     ],
 )
 def test_what_is_not_a_who_handles_question_is_declined_with_its_reason(
@@ -120,6 +122,16 @@ def test_what_is_not_a_who_handles_question_is_declined_with_its_reason(
         ("berkas jawaban sengketa proses di Bawaslu yang nyiapin siapa?", "subbag-hukum"),
         # A number in the question is no arithmetic for the bot.
         ("usulan SK 80% CPNS angkatan 2024 ke siapa?", "subbag-sdm"),
+        # A message opening with a unit's name is for that unit, not a task for the bot.
+        ("Subbag Teknis, tolong bikinin poster sosialisasi pilkada buat IG", "subbag-teknis-hupmas"),
+        # "oleh siapa" after a passive verb asks who does it, even about election results.
+        ("Paslon yang kalah menggugat ke MK. Bahan jawabannya disiapkan oleh siapa?", "subbag-hukum"),
+        # "tolong dicek kenapa ..." is a complaint to handle, not a why-question.
+        ("tolong dicek kenapa gaji saya bulan ini kurang", "subbag-keuangan"),
+        ("the office car has a flat tyre, can someone sort it out?", "subbag-umum-logistik"),
+        # Each level cites its own duty: booking a room or a projector is household work,
+        # dismissing a civil servant is staff administration (not replacing a commissioner).
+        ("mau pinjam proyektor buat rapat sore ini, ke siapa?", "subbag-umum-logistik"),
         # The bot addressed, not asked about.
         ("bot, siapa yang ngurus gaji pegawai?", "subbag-keuangan"),
         # Personal words with a handler phrase: the work is still the office's.
@@ -212,6 +224,22 @@ def test_a_bare_unit_name_still_gets_that_unit(shared_matcher: Matcher) -> None:
 def _questions() -> list[str]:
     sets = [DATA / "holdout.yaml", DATA / "holdout2.yaml"] + ([DEV] if DEV.exists() else [])
     return [e["q"] for path in sets for e in load_labeled(path) if not e.get("out_of_scope")]
+
+
+@pytest.mark.parametrize(
+    ("question", "divisi_duty"),
+    [
+        ("mau booking aula buat rakor hari senin, ke siapa?", "div-keuangan-umum-rt#4"),
+        ("usulan pemberhentian PNS yang mengundurkan diri diproses siapa?", "div-sdm-litbang#5"),
+    ],
+)
+def test_the_divisi_duty_cited_is_the_work_asked_about(
+    shared_matcher: Matcher, question: str, divisi_duty: str
+) -> None:
+    result = shared_matcher.match(question)
+    assert result.answered
+    cited = result.divisi[0].duty
+    assert cited is not None and f"{cited.unit_id}#{cited.number}" == divisi_duty
 
 
 def test_every_level_cites_a_duty_of_its_own_unit(shared_matcher: Matcher) -> None:

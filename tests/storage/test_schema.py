@@ -6,6 +6,7 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from bot.storage import (
@@ -16,6 +17,7 @@ from bot.storage import (
     StorageError,
     open_database,
 )
+from bot.storage.schema import check_writable
 from tests.support.storage import NOW, raw, rec, store, write_garbage
 
 # ------------------------------------------------------------------ opening and migrations
@@ -184,3 +186,34 @@ async def test_the_duty_of_a_learned_phrase_is_stored_and_read_back(qlog: Databa
     assert (await qlog.learned_phrases())[0].duty == 5
     await qlog.remove_learned(learned_id)
     assert await qlog.set_learned_duty(learned_id, 6) is False  # removed phrases stay as they were
+
+
+async def test_a_database_that_cannot_be_written_is_refused_when_checked(db_path: Path) -> None:
+    """A read-only file (or mount): before, the bot started, answered and silently logged nothing.
+
+    CI runs as root, which file modes do not stop, so SQLite's read-only mode stands in for them.
+    """
+    async with await open_database(db_path, check=True):
+        pass  # a healthy file passes the checks
+    read_only = await aiosqlite.connect(f"file:{db_path}?mode=ro", uri=True, isolation_level=None)
+    try:
+        with pytest.raises(StorageError, match="cannot be written: attempt to write a readonly database"):
+            await check_writable(read_only, str(db_path))
+    finally:
+        await read_only.close()
+
+
+async def test_a_damaged_database_is_refused_when_checked(db_path: Path) -> None:
+    async with await open_database(db_path) as log:
+        for n in range(300):
+            log.log(rec(id=f"q{n}", text="x" * 400))
+    _overwrite_pages(db_path, 3, 5)
+    with pytest.raises(StorageError, match=r"damaged|not a valid database"):
+        await open_database(db_path, check=True)
+
+
+def _overwrite_pages(path: Path, first: int, end: int, page: int = 4096) -> None:
+    """Overwrite pages ``first`` to ``end`` (exclusive) with junk: damaged, header intact."""
+    data = bytearray(path.read_bytes())
+    data[first * page : end * page] = b"\x07" * ((end - first) * page)
+    path.write_bytes(bytes(data))

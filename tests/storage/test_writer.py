@@ -400,3 +400,79 @@ async def test_the_writer_works_with_any_insert_and_no_database() -> None:
     assert [b[0] for batch in batches for b in batch] == [f"w{i}" for i in range(5)]
     assert writer.stats.written == 5 and writer.waiting("w4") is None
     assert await writer.stop() == 0
+
+
+# ------------------------------------------------------------- bad rows, lost rows, recovery
+
+
+async def test_a_lone_surrogate_is_stored_not_fatal_to_the_batch(qlog: Database) -> None:
+    """A lone surrogate (valid JSON escape, invalid UTF-8) once failed every later batch."""
+    for query_id, text in (("before", "gaji?"), ("odd", "siapa \ud800 gaji?"), ("after", "arsip?")):
+        qlog.log(rec(id=query_id, text=text, normalized=text))
+    await qlog.flush()
+    assert qlog.stats.pending == 0 and qlog.lost == 0
+    odd = await qlog.query("odd")
+    assert odd is not None and odd.text == "siapa \ufffd gaji?"
+    assert await qlog.count_queries() == 3
+
+
+async def test_a_row_sqlite_cannot_bind_is_isolated_and_counted_as_lost(qlog: Database, caplog) -> None:
+    caplog.set_level(logging.ERROR, logger="bot.storage")
+    qlog.log(rec(id="fine1"))
+    qlog.log(rec(id="huge", chat_id=2**70))  # no SQLite INTEGER holds it
+    qlog.log(rec(id="fine2"))
+    await qlog.flush()
+    assert sorted(row["id"] for row in await qlog.export_rows()) == ["fine1", "fine2"]
+    assert qlog.stats.rejected == 1 and qlog.lost == 1
+    assert "rejected question huge: OverflowError" in caplog.text
+
+
+async def test_unwritten_rows_at_close_count_as_lost(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = await open_database(db_path)
+    disk_full(monkeypatch, log)
+    log.log(rec(id="a"))
+    log.log(rec(id="b"))
+    await log.close()
+    assert log.lost == 2
+
+
+async def test_writing_resumes_within_seconds_after_a_long_fault(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many failed retries never push the next one further than max_retry_delay (2 s by default)."""
+    async with await open_database(db_path) as log:
+        disk_full(monkeypatch, log)
+        log.log(rec(id="x"))
+        for _ in range(10):  # ten failures in a row: the old backoff would wait a minute now
+            await log.flush()
+        retry_in = log.writer._retry_at - asyncio.get_running_loop().time()  # type: ignore[operator]
+        assert 0 < retry_in <= 2.0
+        monkeypatch.undo()
+
+        async def written() -> bool:
+            return await log.count_queries() == 1
+
+        await wait_until(written, limit=5.0)  # by the writer's own retry, no flush
+
+
+async def test_the_inbox_remembers_updates_and_what_is_unfinished(qlog: Database) -> None:
+    first = qlog.record_received(1, '{"update_id": 1}')
+    second = qlog.record_received(2, '{"update_id": 2}')
+    qlog.mark_handled(1)
+    await qlog.flush()
+    assert first.done() and second.done()
+    known, unfinished = await qlog.open_inbox()
+    assert known == {1, 2} and unfinished == [(2, '{"update_id": 2}')]
+
+
+async def test_an_update_handled_again_logs_its_question_once(qlog: Database, db_path: Path) -> None:
+    from bot.storage.writer import current_update_id
+
+    token = current_update_id.set(77)
+    try:
+        qlog.log(rec(id="first try", text="gaji?"))
+        qlog.log(rec(id="after a crash", text="gaji?"))  # the same update handled again
+    finally:
+        current_update_id.reset(token)
+    await qlog.flush()
+    assert raw(db_path, "SELECT id, update_id FROM queries") == [("first try", 77)]

@@ -120,6 +120,15 @@ class Fault:
     times: int = 1
 
 
+@dataclass
+class _Hold:
+    """Requests of one method wait at the server until released (see :meth:`FakeBotApi.hold`)."""
+
+    waiting: int = 0
+    released: bool = False
+    fail: bool = False
+
+
 class _ApiError(Exception):
     def __init__(self, status: int, description: str, parameters: dict | None = None) -> None:
         super().__init__(description)
@@ -290,6 +299,7 @@ class FakeBotApi:
         self._sent: list[tuple[int, int]] = []
         self._commands: dict[str, list[dict[str, Any]]] = {}
         self._faults: dict[str, deque[Fault]] = {}
+        self._holds: dict[str, _Hold] = {}
         self._ids = itertools.count(1)
         self._connections: set[socket.socket] = set()
         self._closing = threading.Event()
@@ -668,6 +678,44 @@ class FakeBotApi:
             self._faults.setdefault(method.lower(), deque()).append(fault)
         return fault
 
+    def hold(self, method: str) -> None:
+        """From now on, requests of ``method`` wait at the server, unprocessed, until :meth:`release`.
+
+        Like requests still on their way to Telegram: nothing is recorded or sent while
+        they wait. ``held(method)`` says how many are waiting.
+        """
+        with self._cond:
+            self._holds[method.lower()] = _Hold()
+
+    def held(self, method: str) -> int:
+        with self._cond:
+            hold = self._holds.get(method.lower())
+            return hold.waiting if hold is not None else 0
+
+    def release(self, method: str, *, fail: bool = False) -> None:
+        """Let held requests of ``method`` through; with ``fail`` they fail (502) unprocessed,
+        as if they never reached Telegram (their sender is gone)."""
+        with self._cond:
+            hold = self._holds.pop(method.lower(), None)
+            if hold is not None:
+                hold.released, hold.fail = True, fail
+            self._cond.notify_all()
+
+    def _wait_if_held(self, method: str) -> None:
+        with self._cond:
+            hold = self._holds.get(method.lower())
+            if hold is None:
+                return
+            hold.waiting += 1
+            self._cond.notify_all()
+            try:
+                while not hold.released and not self.closing:
+                    self._cond.wait()
+            finally:
+                hold.waiting -= 1
+            if hold.fail or self.closing:
+                raise _ApiError(502, "Bad Gateway")
+
     def clear_faults(self) -> None:
         with self._cond:
             self._faults.clear()
@@ -738,6 +786,7 @@ class FakeBotApi:
         params = self._parse_params(query, content_type, body)
         handler = self._handlers.get(method.lower())
         try:
+            self._wait_if_held(method)
             fault = self._take_fault(method)
             if fault is not None and fault.delay > 0:
                 self._closing.wait(fault.delay)

@@ -429,3 +429,27 @@ async def test_ptb_bot_talks_to_the_fake(fake: FakeBotApi, monkeypatch: pytest.M
     upload = fake.calls("sendDocument")[0].params["document"]
     assert (upload.filename, upload.size) == ("log.csv", 8)
     assert fake.calls("sendMessage")[0].params["chat_id"] == 4242
+
+
+def test_held_requests_wait_unrecorded_and_can_fail_unprocessed(
+    fake: FakeBotApi, client: httpx.Client
+) -> None:
+    """hold/release: requests on their way to Telegram when the bot dies never reach it."""
+    fake.hold("sendMessage")
+    results: list[int] = []
+
+    def send() -> None:
+        response = client.post(url(fake, "sendMessage"), json={"chat_id": 7, "text": "halo"})
+        results.append(response.status_code)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    deadline = time.monotonic() + 10
+    while fake.held("sendMessage") == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert fake.held("sendMessage") == 1
+    assert fake.sent_messages(7) == []  # nothing processed while held
+    fake.release("sendMessage", fail=True)
+    sender.join(10)
+    assert results == [502] and fake.sent_messages(7) == []
+    assert client.post(url(fake, "sendMessage"), json={"chat_id": 7, "text": "lagi"}).status_code == 200

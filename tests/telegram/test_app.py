@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import signal
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
-from telegram import Update
 from telegram.error import InvalidToken
 from telegram.ext import Application
 
@@ -15,9 +16,12 @@ from bot.core.matcher import Matcher
 from bot.core.model import KnowledgeBase
 from bot.telegram import app as telegram_app
 from bot.telegram.app import build_application, run_bot
+from bot.telegram.context import deps
+from bot.telegram.lifecycle import open_storage
 from bot.text.answers import ADMIN_COMMANDS, PUBLIC_COMMANDS
 from tests.support.fakes import TOKEN, FakeRequest
 from tests.support.harness import ADMIN_ID, running
+from tests.support.storage import rec
 
 # -- start-up ---------------------------------------------------------------------------
 
@@ -63,6 +67,43 @@ async def test_api_base_url_points_the_bot_at_another_server(
     assert app.bot.defaults is not None and app.bot.defaults.parse_mode == "HTML"
 
 
+def test_a_base_url_ending_in_a_slash_is_the_same_address(kb: KnowledgeBase, shared_matcher: Matcher) -> None:
+    """PTB appends the token: ".../bot/" would give ".../bot/<token>", a 404 read as a rejected token."""
+    settings = Settings(token=TOKEN, api_base_url="http://127.0.0.1:8081/bot/")
+    app = build_application(
+        settings, kb, shared_matcher, request=FakeRequest(), updates_request=FakeRequest()
+    )
+    assert app.bot.base_url == f"http://127.0.0.1:8081/bot{TOKEN}"
+
+
+def test_a_stop_that_lost_questions_says_so_and_exits_non_zero(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With the disk full to the end, the lost rows are one line on stderr and exit code 6, not 0."""
+    monkeypatch.setattr(telegram_app, "setup_logging", lambda settings: None)
+
+    async def full_disk_then_stop(app: Application) -> None:
+        await open_storage(app)
+        database = deps(app).service.database
+        assert database is not None
+
+        async def full(items: list[Any]) -> int:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        database.writer.insert = full
+        for n in range(3):
+            database.log(rec(id=f"lost{n}"))
+
+    monkeypatch.setattr(telegram_app, "serve_polling", full_disk_then_stop)
+    db = tmp_path / "tupoksi.sqlite3"
+    assert run_bot(Settings(token=TOKEN, database_path=db)) == 6
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"tupoksi: 3 question(s) or vote(s) could not be written to the database {db} and are lost"
+        " (see the log above)"
+    ]
+
+
 class _Runs:
     """Stands in for PTB's run_polling/run_webhook and records how they were called."""
 
@@ -70,8 +111,8 @@ class _Runs:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.error = error
 
-    def polling(self, app: Application, **kwargs: Any) -> None:
-        self.calls.append(("polling", kwargs))
+    async def polling(self, app: Application) -> None:
+        self.calls.append(("polling", {}))
         if self.error:
             raise self.error
 
@@ -84,17 +125,16 @@ def runs(monkeypatch: pytest.MonkeyPatch) -> _Runs:
     recorder = _Runs()
     monkeypatch.setattr(telegram_app, "setup_logging", lambda settings: None)  # keep pytest's logging
     # Plain functions, so they bind to the application like the methods they replace.
-    monkeypatch.setattr(Application, "run_polling", lambda app, **kw: recorder.polling(app, **kw))
+    monkeypatch.setattr(telegram_app, "serve_polling", recorder.polling)
     monkeypatch.setattr(Application, "run_webhook", lambda app, **kw: recorder.webhook(app, **kw))
     return recorder
 
 
-def test_run_long_polls_all_update_types_and_stops_on_sigint_and_sigterm(runs: _Runs) -> None:
+def test_run_long_polls_and_stops_on_sigint_and_sigterm(runs: _Runs) -> None:
     assert run_bot(Settings(token=TOKEN)) == 0
-    ((mode, kwargs),) = runs.calls
+    ((mode, _),) = runs.calls
     assert mode == "polling"
-    assert kwargs["allowed_updates"] == Update.ALL_TYPES
-    assert {signal.SIGINT, signal.SIGTERM} <= set(kwargs["stop_signals"])
+    assert {signal.SIGINT, signal.SIGTERM} <= set(telegram_app.STOP_SIGNALS)
 
 
 def test_run_uses_a_webhook_when_one_is_configured(runs: _Runs) -> None:

@@ -243,7 +243,8 @@ async def test_a_bug_is_logged_apologised_for_and_reported_once_per_cooldown(
         assert bot.api.texts_to(USER_ID)[-1] == ERROR_APOLOGY_HTML
         (report,) = bot.api.texts_to(ERROR_CHAT)
         assert "BadRequest" in report and "Can't parse entities" in report and "Traceback" in report
-        assert SDM_QUESTION in report  # the update, for context
+        assert SDM_QUESTION not in report  # people's words stay out of the admins' chat...
+        assert f"chat {USER_ID} (private)" in report and f"user {USER_ID}" in report  # ...their ids do not
         (record,) = errors()
         assert record.levelno == logging.ERROR and record.exc_info is not None
 
@@ -308,6 +309,19 @@ def test_error_reports_stay_valid_and_short_whatever_the_error_and_update() -> N
     assert valid_telegram_html(report) == []
     assert TOKEN not in report and TOKEN_SECRET not in report
     assert "ValueError" in report
+
+
+def test_error_reports_carry_ids_and_no_words_of_the_update() -> None:
+    handler = ErrorHandler(Settings(token=TOKEN, error_chat_id=ERROR_CHAT))
+    secret = "rapat rahasia dengan ketua tentang gaji pak budi"
+    update = Update.de_json(fakes.private_text(secret), None)
+    try:
+        raise KeyError(secret)  # a bug whose message quotes the question
+    except KeyError as exc:
+        report = handler.report_html(update, exc)
+    assert "rahasia" not in report and "budi" not in report
+    assert f"update {update.update_id}" in report and "kind message" in report
+    assert f"user {USER_ID}" in report and "KeyError" in report
 
 
 # -- the token never appears ----------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.telegram.guards import MAX_TRACKED, QuestionRateLimit
+from bot.telegram.guards import INLINE_FACTOR, MAX_TRACKED, QuestionRateLimit
 from bot.text.answers import (
     PRIVATE_BOT_HTML,
 )
@@ -61,6 +61,37 @@ async def test_rate_limit_counts_group_questions_and_commands_but_not_chatter(ma
         await bot.send(fakes.reply_to_bot(SDM_QUESTION))
         texts = [p["text"] for p in bot.sent()]
         assert len(texts) == 3 and "Pelan-pelan" in texts[2]
+
+
+async def test_rate_limit_counts_button_presses_too(make_bot: Any) -> None:
+    """100 presses of an example question in a minute: as many answers as the limit, no more."""
+    async with make_bot(rate_limit_per_minute=3) as bot:
+        for _ in range(100):
+            await bot.press("q1:0", user_id=USER_ID)
+        answers = [p for p in bot.sent() if "Sumber Daya" in p["text"] or "Divisi" in p["text"]]
+        assert len(answers) == 3 and len(bot.log.records) == 3
+        toasts = [c.get("text") for c in bot.api.calls("answerCallbackQuery")]
+        assert len(toasts) == 100  # every press is answered (no endless spinner)
+        assert sum("Pelan-pelan" in (t or "") for t in toasts) == 1  # one notice per burst
+        # Typed questions share the same window.
+        await bot.send(fakes.private_text(SDM_QUESTION))
+        assert len(bot.log.records) == 3
+        bot.advance(60)
+        await bot.press("q1:0", user_id=USER_ID)
+        assert len(bot.log.records) == 4
+
+
+async def test_rate_limit_counts_inline_queries_with_a_budget_of_their_own(make_bot: Any) -> None:
+    async with make_bot(rate_limit_per_minute=2) as bot:
+        for _ in range(20):
+            await bot.send(fakes.inline_query(SDM_QUESTION, user_id=USER_ID))
+        answered = bot.api.calls("answerInlineQuery")
+        assert len(answered) == 20
+        with_results = [c for c in answered if c.get("results")]
+        assert len(with_results) == 2 * INLINE_FACTOR
+        for n in range(20):
+            await bot.send(fakes.chosen_inline_result(f"r{n}", SDM_QUESTION, user_id=USER_ID))
+        assert len(bot.log.records) <= 2 * INLINE_FACTOR
 
 
 async def test_default_rate_limit_is_20_a_minute_and_0_turns_it_off(make_bot: Any) -> None:

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Chat, Message, Update
+from telegram import CallbackQuery, Chat, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.core.answer import Answer
 from bot.core.matcher import Reason
-from bot.storage import Source, StorageError
+from bot.storage import Source
 from bot.telegram.context import BotDeps, deps
 from bot.telegram.filters import mentions_bot, replied_question, without_bot_mention
 from bot.telegram.handlers.handoff import handoff_offer
 from bot.telegram.messaging import command_argument, in_group, mark_vote, reply_html
 from bot.text.answers import (
     EXAMPLE_QUESTIONS,
-    FEEDBACK_FAILED_TEXT,
     FEEDBACK_THANKS,
     NON_TEXT_HTML,
     STALE_BUTTON_TEXT,
@@ -129,21 +128,34 @@ async def example_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await reply_html(message, html, reply_buttons(d, answer, question_id))
 
 
+def button_on_message(callback: CallbackQuery) -> bool:
+    """True when the pressed data is a button of the message it came with.
+
+    Telegram attaches the message as it is (with its real buttons), but a client can send
+    any data: a vote counts only for the answer its buttons belong to, pressed by someone
+    who sees that message (the asker in private, a member in a group).
+    """
+    message = callback.message
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return False
+    buttons = (button for row in message.reply_markup.inline_keyboard for button in row)
+    return any(button.callback_data == callback.data for button in buttons)
+
+
 async def feedback_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """f1:<question id>:<vote>: store the presser's 👍/👎 on that answer (one per user, changeable)."""
+    """f1:<question id>:<vote>: store the presser's 👍/👎 on that answer (one per user, changeable).
+
+    The vote goes to the background writer: the press is answered at once, even while the
+    database is locked.
+    """
     callback = update.callback_query
     parsed = parse_feedback(callback.data)
     database = deps(context).service.database
-    if parsed is None or database is None:
+    if parsed is None or database is None or not button_on_message(callback):
         await callback.answer(STALE_BUTTON_TEXT)
         return
     question_id, vote = parsed
-    try:
-        await database.set_feedback(question_id, callback.from_user.id, vote)
-    except StorageError:
-        logger.exception("could not store feedback on question %s", question_id)
-        await callback.answer(FEEDBACK_FAILED_TEXT)
-        return
+    database.queue_vote(question_id, callback.from_user.id, vote)
     await callback.answer(FEEDBACK_THANKS[vote])
     message = callback.message
     # Only in a private chat is the voter the sole reader: there the chosen button gets a ✓.

@@ -521,18 +521,22 @@ async def test_answers_carry_votes_stored_once_per_user_and_changeable(bot: Harn
 
     await bot.press(f"f1:{query_id}:1", after=reply, user_id=USER_ID)
     assert bot.toast() == "Terima kasih atas masukannya 👍"
+    await bot.store.flush()  # votes go through the background writer
     assert await bot.store.feedback(query_id) == {USER_ID: 1}
     (marked,) = bot.api.calls("editMessageReplyMarkup")
     assert [label for label, d in buttons(marked) if d.startswith("f1:")] == ["👍 ✓", "👎"]
 
     await bot.press(f"f1:{query_id}:-1", after=reply, user_id=USER_ID)  # changed their mind
     assert "👎" in bot.toast()
+    await bot.store.flush()
     assert await bot.store.feedback(query_id) == {USER_ID: -1}
     assert await bot.store.query(query_id) is not None  # the vote sits with the question
 
     # Someone else (here in a group) votes separately; group buttons are not relabelled.
     pressed = fakes.bot_message(reply["text"], chat=fakes.group_chat())
+    pressed["reply_markup"] = reply["reply_markup"]
     await bot.send(fakes.callback(f"f1:{query_id}:1", message=pressed, user_id=OTHER_ID))
+    await bot.store.flush()
     assert await bot.store.feedback(query_id) == {USER_ID: -1, OTHER_ID: 1}
     assert len(bot.api.calls("editMessageReplyMarkup")) == 2
 
@@ -545,6 +549,27 @@ async def test_unanswered_replies_have_no_vote_buttons(bot: Harness) -> None:
 async def test_example_answers_carry_votes_too(bot: Harness) -> None:
     await bot.press("q1:0", user_id=USER_ID)
     assert [label for label, d in buttons(bot.sent()[-1]) if d.startswith("f1:")] == ["👍", "👎"]
+
+
+async def test_forged_votes_change_nothing(bot: Harness) -> None:
+    """A client can send any button data: a vote counts only for the answer it is attached to."""
+    await bot.send(fakes.private_text(SDM_QUESTION))
+    reply = bot.sent()[-1]
+    (query_id,) = {d.split(":")[1] for _, d in buttons(reply) if d.startswith("f1:")}
+    await bot.send(fakes.private_text(UNKNOWN_QUESTION))
+    other = bot.sent()[-1]  # another answer, without vote buttons
+    forged = [
+        ("f1:0123456789abcdef:-1", reply),  # a made-up question under a real answer
+        (f"f1:{query_id}:-1", other),  # a real question under another message
+        (f"f1:{query_id}:-1", None),  # under a message without buttons
+    ]
+    for data, message in forged:
+        await bot.press(data, after=message, user_id=USER_ID)
+        assert bot.toast() == STALE_BUTTON_TEXT
+    await bot.store.flush()
+    assert await bot.store.feedback(query_id) == {}
+    assert await bot.store.feedback("0123456789abcdef") == {}
+    assert all(group.downvoted == 0 for group in await bot.store.unanswered())  # nothing put up for review
 
 
 @pytest.mark.parametrize("data", ["f1:0123456789abcdef:2", "f1:XYZ:1", "f1:0123456789abcdef"])
@@ -847,8 +872,12 @@ def test_run_reports_a_database_it_cannot_open(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(telegram_app, "setup_logging", lambda settings: None)
-    # Stand in for run_polling: it runs post_init, which opens the database (here a folder).
-    monkeypatch.setattr(Application, "run_polling", lambda app, **kw: asyncio.run(app.post_init(app)))
+
+    # Stand in for the polling: it runs post_init, which opens the database (here a folder).
+    async def polling(app: Application) -> None:
+        await app.post_init(app)
+
+    monkeypatch.setattr(telegram_app, "serve_polling", polling)
     assert run_bot(Settings(token=TOKEN, database_path=tmp_path)) == 6
     err = capsys.readouterr().err
     assert err.startswith(f"tupoksi: cannot use the database {tmp_path}:") and TOKEN not in err
@@ -864,13 +893,12 @@ def test_run_closes_the_database_even_when_ptb_stops_half_way(
     monkeypatch.setattr(telegram_app, "setup_logging", lambda settings: None)
     opened: list[Database | None] = []
 
-    def polling(app: Application, **kwargs: Any) -> None:
-        assert kwargs["close_loop"] is False  # run_bot closes the loop itself
-        asyncio.get_event_loop().run_until_complete(open_storage(app))
+    async def polling(app: Application) -> None:
+        await open_storage(app)
         opened.append(deps(app).service.database)
         raise NetworkError("Unknown error in HTTP implementation")
 
-    monkeypatch.setattr(Application, "run_polling", polling)
+    monkeypatch.setattr(telegram_app, "serve_polling", polling)
     assert run_bot(Settings(token=TOKEN, database_path=tmp_path / "tupoksi.sqlite3")) == 5
     (log,) = opened
     assert log is not None
