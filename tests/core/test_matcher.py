@@ -158,6 +158,8 @@ BARS = {
     "blind-k2.yaml": (0.95, 0.95, 0.97, 0.01, 0.93),
     "blind-l1.yaml": (0.96, 0.97, 0.96, 0.01, 0.93),  # misses not read
     "blind-l2.yaml": (0.94, 0.96, 0.99, 0.01, 0.97),  # misses not read
+    "blind-m1.yaml": (0.95, 0.92, 0.99, 0.03, 0.97),  # misses not read
+    "blind-m2.yaml": (0.97, 0.98, 0.98, 0.02, 0.96),  # misses not read
 }
 
 

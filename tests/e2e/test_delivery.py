@@ -31,11 +31,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.bot_process import (
+    BURST_TOPICS,
     START_TIMEOUT,
     STOP_TIMEOUT,
     TOKEN,
     BotProcess,
     bot_env,
+    burst_question,
     plain,
     running_bot,
     tail,
@@ -49,18 +51,7 @@ pytestmark = pytest.mark.e2e
 BURST = 300
 KILL_AFTER = 60  # answers before the kill
 FIRST_CHAT = 840_001
-TOPICS = (
-    "siapa yang mengurus kenaikan gaji berkala pegawai",
-    "siapa yang mengelola arsip surat masuk",
-    "siapa yang menangani penataan daerah pemilihan",
-    "siapa yang mengurus pengadaan logistik pemilu",
-    "siapa yang mengurus sosialisasi pemilih",
-)
 NO_LIMIT = {"RATE_LIMIT_PER_MINUTE": "0"}
-
-
-def question(n: int) -> str:
-    return f"{TOPICS[n % len(TOPICS)]} (nomor {n})?"
 
 
 def answered_chats(api: FakeBotApi, chats: dict[int, str]) -> Counter[int]:
@@ -108,7 +99,7 @@ def sigterm(bot: BotProcess) -> int:
 
 def test_sigkill_mid_burst_then_restart_answers_every_question_once(tmp_path: Path) -> None:
     db = tmp_path / "data" / "tupoksi.sqlite3"
-    chats = {FIRST_CHAT + n: question(n) for n in range(BURST)}
+    chats = {FIRST_CHAT + n: burst_question(n) for n in range(BURST)}
     with FakeBotApi(TOKEN) as api:
         with running_bot(api, tmp_path, "run1", **NO_LIMIT) as first:
             wait_until_ready(api, first)
@@ -176,7 +167,7 @@ def test_votes_during_a_20s_lock_do_not_hold_up_a_new_question(tmp_path: Path) -
     group, asker = -100_850_001, 850_001
     with FakeBotApi(TOKEN) as api, running_bot(api, tmp_path, **NO_LIMIT) as bot:
         wait_until_ready(api, bot)
-        api.send_group_mention(group, TOPICS[0] + "?", user=api.user(asker))
+        api.send_group_mention(group, BURST_TOPICS[0] + "?", user=api.user(asker))
         answer = wait_while_alive(
             api,
             bot,
@@ -195,7 +186,7 @@ def test_votes_during_a_20s_lock_do_not_hold_up_a_new_question(tmp_path: Path) -
                 api.press_button(answer.result, data, user=api.user(voter))
             mark = api.mark()
             asked = time.monotonic()
-            api.send_private_text(850_002, TOPICS[1] + "?")
+            api.send_private_text(850_002, BURST_TOPICS[1] + "?")
             reply = wait_while_alive(
                 api,
                 bot,
@@ -224,7 +215,7 @@ def test_votes_during_a_20s_lock_do_not_hold_up_a_new_question(tmp_path: Path) -
         assert sigterm(bot) == 0, tail(bot.output())
     print(f"answered in {latency:.2f}s during the lock")
     rows = db_rows(db, "SELECT text FROM queries ORDER BY asked_at")
-    assert [text for (text,) in rows] == [TOPICS[0] + "?", TOPICS[1] + "?"]
+    assert [text for (text,) in rows] == [BURST_TOPICS[0] + "?", BURST_TOPICS[1] + "?"]
 
 
 def test_an_unparsable_update_is_skipped_once_and_the_next_question_answered(tmp_path: Path) -> None:
@@ -232,7 +223,7 @@ def test_an_unparsable_update_is_skipped_once_and_the_next_question_answered(tmp
         wait_until_ready(api, bot)
         # A poll without the fields python-telegram-bot requires (question, options...).
         bad = api.push_update({"poll": {"id": "5", "rahasia": "teks pengguna yang tidak boleh dicatat"}})
-        api.send_private_text(860_001, TOPICS[0] + "?")
+        api.send_private_text(860_001, BURST_TOPICS[0] + "?")
         wait_while_alive(
             api,
             bot,
@@ -309,12 +300,12 @@ def test_webhook_answers_telegram_only_once_the_update_is_stored(tmp_path: Path)
     with FakeBotApi(TOKEN) as api, running_bot(api, tmp_path, **webhook) as bot:
         wait_while_alive(api, bot, lambda c: c.method == "setWebhook", START_TIMEOUT, "setWebhook")
         wait_until(lambda: listening(port), START_TIMEOUT, "the webhook server", bot)
-        first = {"update_id": 501, **api.make_private_text(870_001, TOPICS[0] + "?")}
+        first = {"update_id": 501, **api.make_private_text(870_001, BURST_TOPICS[0] + "?")}
         assert post(hook, first) == 200
         wait_while_alive(api, bot, lambda c: c.method == "sendMessage" and c.ok, 20, "the answer")
         assert post(hook, first) == 200  # Telegram sends it again: acknowledged, not answered again
 
-        second = {"update_id": 502, **api.make_private_text(870_002, TOPICS[1] + "?")}
+        second = {"update_id": 502, **api.make_private_text(870_002, BURST_TOPICS[1] + "?")}
         lock = sqlite3.connect(db, isolation_level=None, timeout=10)
         lock.execute("BEGIN EXCLUSIVE")
         try:

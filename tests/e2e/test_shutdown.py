@@ -26,6 +26,7 @@ from tests.support.bot_process import (
     TOKEN,
     TOKEN_SECRET,
     BotProcess,
+    burst_question,
     plain,
     running_bot,
     tail,
@@ -41,21 +42,10 @@ BEFORE_SIGTERM = 20  # pushed before SIGTERM; the rest arrive while the bot is s
 REPLIES_BEFORE_SIGTERM = 5
 REPLY_DELAY = 0.15  # seconds the fake takes per sendMessage: keeps work in flight at SIGTERM
 FIRST_CHAT = 830_001
-TOPICS = (
-    "siapa yang mengurus kenaikan gaji berkala pegawai",
-    "siapa yang mengelola arsip surat masuk",
-    "siapa yang menangani penataan daerah pemilihan",
-    "siapa yang mengurus pengadaan logistik pemilu",
-    "siapa yang mengurus sosialisasi pemilih",
-)
 
 
 # DEBUG logs so the token check sees everything; no per-user limit for the burst.
 QUIET_LIMITS = {"LOG_LEVEL": "DEBUG", "RATE_LIMIT_PER_MINUTE": "0"}
-
-
-def question(n: int) -> str:
-    return f"{TOPICS[n % len(TOPICS)]} (nomor {n})?"
 
 
 def stop(bot: BotProcess) -> int:
@@ -101,7 +91,7 @@ def check_output(bot: BotProcess) -> None:
 
 def test_sigterm_mid_stream_finishes_logs_everything_and_never_answers_twice(tmp_path: Path) -> None:
     db = tmp_path / "data" / "tupoksi.sqlite3"
-    chats = {FIRST_CHAT + n: question(n) for n in range(QUESTIONS)}
+    chats = {FIRST_CHAT + n: burst_question(n) for n in range(QUESTIONS)}
     with FakeBotApi(TOKEN) as api:
         api.inject_fault("sendMessage", delay=REPLY_DELAY, times=10 * QUESTIONS)
 

@@ -165,3 +165,18 @@ def button_count(call: Call) -> int:
 
 def mentions_sdm(call: Call) -> bool:
     return "sub bagian sumber daya manusia" in plain(call.params.get("text")).lower()
+
+
+BURST_TOPICS = (
+    "siapa yang mengurus kenaikan gaji berkala pegawai",
+    "siapa yang mengelola arsip surat masuk",
+    "siapa yang menangani penataan daerah pemilihan",
+    "siapa yang mengurus pengadaan logistik pemilu",
+    "siapa yang mengurus sosialisasi pemilih",
+)
+"""Questions the burst tests cycle through, each answered by a different unit."""
+
+
+def burst_question(n: int) -> str:
+    """The ``n``-th question of a burst: a topic of :data:`BURST_TOPICS`, numbered to be unique."""
+    return f"{BURST_TOPICS[n % len(BURST_TOPICS)]} (nomor {n})?"
