@@ -46,6 +46,10 @@ class Cue(StrEnum):
     ASK_INTENT = "ask_intent"
     FOLLOW_UP_OPENER = "follow_up_openers"
     FOLLOW_UP_POINTER = "follow_up_pointers"
+    CONTACT = "contact_reach"
+    """Asks how to reach someone; read by the service, not by the matcher."""
+    ROLE = "contact_roles"
+    """A person's role (``kasubbag``); read by the service, not by the matcher."""
 
 
 # Marks a cue kept as typed (compared with standard words, not stems).
@@ -179,6 +183,8 @@ class Cues:
             Cue.VALUE: lexicon.value_words,
             Cue.ABOUT_BOT: lexicon.about_bot,
             Cue.PERSONAL: lexicon.personal_life,
+            Cue.CONTACT: lexicon.contact_cues,
+            Cue.ROLE: lexicon.role_cues,
         }
         self._phrases = {cue: _compile(normalizer, items) for cue, items in lists.items()}
         offices = [normalizer.phrase(item) for item in lexicon.other_offices]

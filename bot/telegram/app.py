@@ -45,7 +45,7 @@ from bot.telegram.delivery import ChatOrderedProcessor, Poller, RecordingQueue, 
 from bot.telegram.error_handler import ErrorHandler
 from bot.telegram.filters import AddressedToBot
 from bot.telegram.guards import Clock, guard_handlers
-from bot.telegram.handlers import admin, browse, inline, questions
+from bot.telegram.handlers import admin, browse, handoff, inline, questions
 from bot.telegram.lifecycle import post_init, post_shutdown
 from bot.text.callback_data import (
     CB_ALTERNATIVE,
@@ -53,6 +53,7 @@ from bot.text.callback_data import (
     CB_DISMISS,
     CB_EXAMPLE,
     CB_FEEDBACK,
+    CB_HANDOFF,
     CB_LIST,
     CB_REVIEW_PAGE,
     CB_TEACH,
@@ -165,6 +166,7 @@ def handlers() -> Sequence[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(browse.unit_list_button, pattern=pattern(CB_LIST)),
         CallbackQueryHandler(questions.example_button, pattern=pattern(CB_EXAMPLE)),
         CallbackQueryHandler(questions.feedback_button, pattern=pattern(CB_FEEDBACK)),
+        CallbackQueryHandler(handoff.handoff_button, pattern=pattern(CB_HANDOFF)),
         CallbackQueryHandler(questions.stale_button),
         InlineQueryHandler(inline.inline_query),
         ChosenInlineResultHandler(inline.chosen_inline_result),

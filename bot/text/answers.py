@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from bot.core.answer import Answer, Assignment
+from bot.core.contacts import Contact
 from bot.core.model import KnowledgeBase, Level, Unit
 from bot.text.callback_data import (
     alternative_data,
@@ -20,8 +21,17 @@ from bot.text.callback_data import (
     list_data,
     unit_data,
 )
+from bot.text.contacts import ANSWER_CONTACTS_SHOWN, contact_answer_html, contact_lines, referral_html
 from bot.text.html import esc, shorten
-from bot.text.words import ASK_HINT, confidence_label, decline_message, named_elsewhere_note, through_note
+from bot.text.words import (
+    ASK_HINT,
+    LEVEL_ICON,
+    LEVEL_LABEL,
+    confidence_label,
+    decline_message,
+    named_elsewhere_note,
+    through_note,
+)
 
 QUESTION_ECHO_LENGTH = 200
 UNIT_NAME_ECHO_LENGTH = 60
@@ -55,6 +65,7 @@ COMMAND_ARGUMENTS = {
     "ekspor": " [hari]",
     "diluarcakupan": " [hari]",
     "lupakan": " <id>",
+    "kontak": " [unit [Peran: Nama, @username, telepon]]",
 }
 ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("tinjau", "Admin: pertanyaan yang perlu ditinjau"),
@@ -63,6 +74,7 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("ekspor", "Admin: unduh log pertanyaan"),
     ("diluarcakupan", "Admin: pertanyaan di luar cakupan, menurut alasannya"),
     ("lupakan", "Admin: hapus frasa yang pernah diajarkan"),
+    ("kontak", "Admin: kontak orang di tiap unit"),
     ("muatulang", "Admin: muat ulang basis pengetahuan"),
 )
 # The English names the admin commands had first: still understood, no longer in the menus.
@@ -72,14 +84,6 @@ ADMIN_ALIASES: dict[str, str] = {
     "coverage": "cakupan",
     "export": "ekspor",
     "reload": "muatulang",
-}
-
-LEVEL_ICON = {Level.DIVISI: "🏛", Level.SEKRETARIAT: "🏢", Level.BAGIAN: "🏢", Level.SUBBAG: "🗂"}
-LEVEL_LABEL = {
-    Level.DIVISI: "Divisi",
-    Level.SEKRETARIAT: "Sekretariat",
-    Level.BAGIAN: "Bagian",
-    Level.SUBBAG: "Sub Bagian",
 }
 
 
@@ -125,6 +129,7 @@ def _assignment_lines(assignment: Assignment) -> list[str]:
         lines.append(f"📌 Tugas #{assignment.duty.number}: <i>{esc(assignment.duty.text)}</i>")
     elif assignment.through is not None:
         lines.append(f"📌 <i>{esc(through_note(assignment))}</i>")
+    lines += contact_lines(assignment.contacts, ANSWER_CONTACTS_SHOWN)
     return lines
 
 
@@ -147,6 +152,10 @@ def answer_html(
         blocks.append(follows_line(follows))
     if answer.small_talk is not None:
         return "\n\n".join([*blocks, esc(decline_message(answer))])
+    if answer.contact_units:
+        return "\n\n".join([*blocks, contact_answer_html(answer)])
+    if not answer.answered and answer.refer_to:
+        return "\n\n".join([*blocks, referral_html(answer)])
     if not answer.answered:
         blocks.append(f"🙏 {esc(decline_message(answer))}")
         if answer.nearest and answer.needs_review:
@@ -166,6 +175,8 @@ def answer_html(
     else:
         blocks.append("🗂 <b>Sub Bagian</b>: SOP tidak menyebut Sub Bagian pelaksana khusus untuk urusan ini.")
     tail = [f"Tingkat keyakinan: <b>{esc(confidence_label(answer.confidence))}</b>"]
+    if answer.contacts_asked and not any(a.contacts for a in (answer.divisi, answer.subbag) if a):
+        tail.append("📇 Kontak orangnya belum tercatat; silakan hubungi unit di atas.")
     if answer.alternatives:
         names = ", ".join(esc(a.unit.short_name) for a in answer.alternatives)
         tail.append(f"🤔 Mungkin maksud Anda: {names}")
@@ -291,8 +302,8 @@ def assignment_html(
 # -- unit cards, lists, structure ------------------------------------------------------
 
 
-def unit_card_html(kb: KnowledgeBase, unit: Unit) -> str:
-    """A unit's card: where it sits, its numbered duties, the units it works with."""
+def unit_card_html(kb: KnowledgeBase, unit: Unit, contacts: Sequence[Contact] = ()) -> str:
+    """A unit's card: where it sits, its people to contact, its numbered duties, the units it works with."""
     header = [f"{LEVEL_ICON[a.level]} {esc(a.name)} ›" for a in reversed(kb.ancestors(unit.id))]
     header.append(f"{LEVEL_ICON[unit.level]} <b>{esc(unit.name)}</b>")
     if unit.short_name != unit.name:
@@ -301,6 +312,8 @@ def unit_card_html(kb: KnowledgeBase, unit: Unit) -> str:
         header.append("👤 Dipegang oleh Ketua KPU Provinsi Banten")
     duties = [f"{d.number}. {esc(d.text)}" for d in unit.duties]
     blocks = ["\n".join(header), "<b>Tugas menurut SOP</b>\n" + "\n".join(duties)]
+    if contacts:
+        blocks.insert(1, "<b>Kontak</b>\n" + "\n".join(contact_lines(contacts)))
     related = _related(kb, unit)
     if related:
         label, units = related

@@ -19,6 +19,7 @@ kind       data                                                pressed
 ``t1``     ``t1:<question id>[:<unit id> | :-]``               admin: teach menu
            ``t1:<question id>:#<learned id>:<duty>``           admin: the duty of a taught phrase
 ``d1``     ``d1:<question id>:<days, 0 = all>:<page>``         admin: dismiss (Abaikan)
+``h1``     ``h1:<question id>:<asker's message id>``           hand the question to admins
 =========  ==================================================  =====================
 """
 
@@ -38,6 +39,7 @@ CB_FEEDBACK = "f1"
 CB_REVIEW_PAGE = "p1"
 CB_TEACH = "t1"
 CB_DISMISS = "d1"
+CB_HANDOFF = "h1"
 TEACH_DONE = "-"  # t1:<question id>:- closes the teach menu (never a unit id)
 
 _QUESTION_ID = re.compile(r"[0-9a-f]{1,32}")
@@ -108,6 +110,11 @@ def teach_data(question_id: str, choice: str | None = None) -> str:
 def dismiss_data(question_id: str, days: int | None, page: int) -> str:
     """Dismiss the group of ``question_id`` from the review list, then show page ``page`` again."""
     return callback_data(CB_DISMISS, f"{question_id}:{days or 0}:{page}")
+
+
+def handoff_data(question_id: str, message_id: int) -> str:
+    """Hand question ``question_id`` (asked in message ``message_id``) to the admins."""
+    return callback_data(CB_HANDOFF, f"{question_id}:{message_id}")
 
 
 # -- parsers ----------------------------------------------------------------------------
@@ -181,3 +188,14 @@ def parse_dismiss(data: str | None) -> tuple[str, int | None, int] | None:
     if not _QUESTION_ID.fullmatch(question_id) or page_data is None:
         return None
     return question_id, *page_data
+
+
+def parse_handoff(data: str | None) -> tuple[str, int] | None:
+    """``(question id, message id)`` of a hand-off button, else None."""
+    value = parse_value(data, CB_HANDOFF)
+    if value is None:
+        return None
+    question_id, _, message_id = value.partition(":")
+    if not _QUESTION_ID.fullmatch(question_id) or not (message_id.isascii() and message_id.isdigit()):
+        return None
+    return question_id, int(message_id)

@@ -9,6 +9,15 @@ from __future__ import annotations
 from bot.core.answer import Answer, Assignment
 from bot.core.conversation import SmallTalk
 from bot.core.matcher import SURE, Reason
+from bot.core.model import Level
+
+LEVEL_ICON = {Level.DIVISI: "🏛", Level.SEKRETARIAT: "🏢", Level.BAGIAN: "🏢", Level.SUBBAG: "🗂"}
+LEVEL_LABEL = {
+    Level.DIVISI: "Divisi",
+    Level.SEKRETARIAT: "Sekretariat",
+    Level.BAGIAN: "Bagian",
+    Level.SUBBAG: "Sub Bagian",
+}
 
 # Confidence bands, in words people understand (score is in [0, 1]).
 CONFIDENCE_BANDS: tuple[tuple[float, str], ...] = (

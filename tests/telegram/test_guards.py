@@ -155,6 +155,15 @@ async def test_a_foreign_group_is_told_once_and_left(make_bot: Any, errors: Any)
     assert [r for r in errors() if r.name != "bot.telegram.guards"] == []
 
 
+async def test_the_admin_group_for_hand_offs_is_never_left(make_bot: Any) -> None:
+    admin_group = -100_777
+    async with make_bot(allowed_chat_ids=frozenset({GROUP_ID}), admin_chat_id=admin_group) as bot:
+        await bot.send(bot_added(admin_group))
+        assert not bot.api.calls("leaveChat")
+        await bot.send(bot_added(OTHER_GROUP))
+        assert bot.api.calls("leaveChat")
+
+
 async def test_leaving_survives_a_group_where_the_bot_cannot_write(make_bot: Any, errors: Any) -> None:
     async with make_bot(allowed_chat_ids=frozenset({GROUP_ID})) as bot:
         bot.api.inject("sendMessage", ApiError(403, "Forbidden: bot is not a member of the supergroup chat"))

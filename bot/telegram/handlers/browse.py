@@ -58,7 +58,9 @@ async def _unit_command(message: Message, context: ContextTypes.DEFAULT_TYPE, le
     kb, wanted = service.kb, command_argument(message)
     unit = find_unit(kb, service.matcher, wanted, level) if wanted else None
     if unit is not None:
-        await reply_html(message, unit_card_html(kb, unit), unit_card_buttons(kb, unit))
+        await reply_html(
+            message, unit_card_html(kb, unit, service.contacts(unit.id)), unit_card_buttons(kb, unit)
+        )
         return
     text = unit_not_found_html(level, wanted) if wanted else unit_list_html(kb, level)
     await reply_html(message, text, unit_list_buttons(kb, level))
@@ -85,14 +87,15 @@ async def _show(callback: CallbackQuery, html: str, keyboard: Keyboard) -> None:
 async def unit_card_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """u1:<unit id>: show that unit's card (in place only in the presser's private chat)."""
     callback = update.callback_query
-    kb = deps(context).service.kb
+    service = deps(context).service
+    kb = service.kb
     unit_id = parse_value(callback.data, CB_UNIT)
     unit = kb.get(unit_id) if unit_id else None
     if unit is None:
         await callback.answer(STALE_BUTTON_TEXT)
         return
     await callback.answer()
-    await _show(callback, unit_card_html(kb, unit), unit_card_buttons(kb, unit))
+    await _show(callback, unit_card_html(kb, unit, service.contacts(unit.id)), unit_card_buttons(kb, unit))
 
 
 async def unit_list_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -18,6 +18,7 @@ from bot.service import Asked
 from bot.storage import Source, StorageError
 from bot.telegram.context import BotDeps, deps
 from bot.telegram.filters import is_reply_to, mentions_bot, replied_question, without_bot_mention
+from bot.telegram.handlers.handoff import handoff_offer
 from bot.telegram.memory import Remembered, recent_answers
 from bot.telegram.messaging import command_argument, in_group, mark_vote, reply_html
 from bot.text.answers import (
@@ -49,14 +50,17 @@ def _source(chat: Chat | None) -> Source:
     return Source.GROUP if in_group(chat) else Source.PRIVATE
 
 
-def reply_buttons(d: BotDeps, answer: Answer, question_id: str, *, compact: bool = False) -> Keyboard:
+def reply_buttons(
+    d: BotDeps, answer: Answer, question_id: str, asked_in: Message | None = None, *, compact: bool = False
+) -> Keyboard:
     """Buttons under an answer: close alternatives, then "Detail" (a compact answer) and 👍/👎
-    (when votes can be stored) on one row."""
+    (when votes can be stored) on one row, and "Tanyakan ke admin" when the bot is not sure
+    (``asked_in``: the asker's message)."""
     keyboard = answer_buttons(answer, question_id)
     last: tuple[Button, ...] = (detail_button(question_id),) if compact and answer.answered else ()
     if answer.answered and d.service.database is not None:
         last += feedback_buttons(question_id)[0]
-    return keyboard + ((last,) if last else ())
+    return keyboard + ((last,) if last else ()) + handoff_offer(d, answer, question_id, asked_in)
 
 
 async def answer_question(
@@ -90,7 +94,7 @@ async def answer_question(
         html = compact_answer_html(answer, follows=asked.follows)
     else:
         html = answer_html(answer, noted=d.service.keeps_questions, follows=asked.follows)
-    keyboard = reply_buttons(d, answer, asked.question_id, compact=compact)
+    keyboard = reply_buttons(d, answer, asked.question_id, message, compact=compact)
     sent = await reply_html(message, html, keyboard)
     _remember(context, asked, user.id if user else None, sent)
 
