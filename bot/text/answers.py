@@ -21,7 +21,13 @@ from bot.text.callback_data import (
     list_data,
     unit_data,
 )
-from bot.text.contacts import ANSWER_CONTACTS_SHOWN, contact_answer_html, contact_lines, referral_html
+from bot.text.contacts import (
+    ANSWER_CONTACTS_SHOWN,
+    contact_answer_html,
+    contact_line,
+    contact_lines,
+    referral_html,
+)
 from bot.text.html import esc, shorten
 from bot.text.words import (
     ASK_HINT,
@@ -189,20 +195,25 @@ def answer_html(
     return "\n\n".join(blocks)
 
 
+def shortened_in_groups(answer: Answer) -> bool:
+    """An answer a group sees in short, with a "Detail" button: a unit found for some work.
+    Declines, small talk and contact answers are short already and go whole."""
+    return answer.answered and answer.small_talk is None and not answer.contact_units
+
+
 def compact_answer_html(
     answer: Answer,
     *,
     follows: str | None = None,
-    contact: str | None = None,
     echo_question: bool = False,
 ) -> str:
     """A group answer in at most five lines: the units, one duty, a contact, the confidence.
 
-    The full answer (both duties, notes, corrections) is behind the "Detail" button.
-    ``contact`` is a ready line about whom to reach, once units have contacts;
+    The full answer (both duties, notes, corrections, every contact) is behind the "Detail"
+    button; a decline, small talk and a contact question are short already and go whole.
     ``echo_question`` puts the question on top (an example asked by a button).
     """
-    if not answer.answered or answer.small_talk is not None:
+    if not shortened_in_groups(answer):
         return answer_html(answer, follows=follows, echo_question=echo_question)
     lines = [_echo(answer.question)] if echo_question else []
     lines += [follows_line(follows)] if follows else []
@@ -214,8 +225,9 @@ def compact_answer_html(
         duty = esc(shorten(cited.duty.text, DUTY_SHORT_LENGTH))
         whose = "" if cited is units[0] else f" {esc(cited.unit.short_name)}"
         lines.append(f"📌 Tugas{whose} #{cited.duty.number}: <i>{duty}</i>")
-    if contact:
-        lines.append(f"☎️ {esc(contact)}")
+    person = next((a.contacts[0] for a in units if a.contacts), None)
+    if person is not None:  # the first person of the first unit that has any
+        lines.append(contact_line(person))
     tail = f"Keyakinan: <b>{esc(confidence_label(answer.confidence))}</b>"
     if answer.alternatives:
         tail += " · 🤔 bisa juga: " + ", ".join(esc(a.unit.short_name) for a in answer.alternatives)

@@ -36,6 +36,7 @@ from bot.text.answers import (
     compact_answer_html,
     detail_button,
     feedback_buttons,
+    shortened_in_groups,
     unit_card_html,
 )
 from bot.text.callback_data import CB_EXAMPLE, parse_alternative, parse_detail, parse_feedback, parse_value
@@ -57,7 +58,9 @@ def reply_buttons(
     (when votes can be stored) on one row, and "Tanyakan ke admin" when the bot is not sure
     (``asked_in``: the asker's message)."""
     keyboard = answer_buttons(answer, question_id)
-    last: tuple[Button, ...] = (detail_button(question_id),) if compact and answer.answered else ()
+    last: tuple[Button, ...] = (
+        (detail_button(question_id),) if compact and shortened_in_groups(answer) else ()
+    )
     if answer.answered and d.service.database is not None:
         last += feedback_buttons(question_id)[0]
     return keyboard + ((last,) if last else ()) + handoff_offer(d, answer, question_id, asked_in)

@@ -86,6 +86,23 @@ async def test_answers_and_unit_cards_show_the_units_people(bot: Harness) -> Non
     assert "Kontak" not in bot.last()
 
 
+async def test_in_the_group_a_short_answer_carries_a_contact_and_a_contact_question_its_people(
+    bot: Harness,
+) -> None:
+    await bot.admin(SET_KASUBBAG)
+    await bot.send(fakes.mention("@TupoksiBot siapa yang mengurus SPJ perjalanan dinas?"))
+    short = bot.sent()[-1]
+    assert short["chat_id"] == fakes.GROUP_ID
+    assert "👤 Kasubbag: Rina Marlina" in short["text"] and len(short["text"].splitlines()) <= 5
+    assert "🔎 Detail" in [label for label, _ in fakes.buttons(short)]
+
+    await bot.send(fakes.mention("@TupoksiBot siapa kasubbag keuangan sekarang?"))
+    people = bot.sent()[-1]
+    assert "📇 <b>Kontak</b>" in people["text"] and "0254-200123 ext. 12" in people["text"]
+    # The contact answer is whole already: no "Detail" that would only repeat it.
+    assert "🔎 Detail" not in [label for label, _ in fakes.buttons(people)]
+
+
 async def test_a_contact_question_about_a_divisi_and_about_a_unit_named_plainly(bot: Harness) -> None:
     await bot.admin("/kontak divisi teknis Ketua Divisi: Ahmad Fauzi")
     await bot.send(fakes.private_text("siapa ketua divisi teknis?"))
