@@ -131,6 +131,8 @@ class Settings:
     rate_limit_per_minute: int = 20
     allowed_chat_ids: frozenset[int] | None = None
     error_chat_id: int | None = None
+    admin_chat_id: int | None = None
+    """Where "Tanyakan ke admin" sends questions (a group of admins); None: each admin's private chat."""
     tz: tzinfo = field(default_factory=lambda: time_zone(DEFAULT_TIME_ZONE))
     """The office's clock (``TZ``): every time shown to people; the database keeps UTC."""
 
@@ -311,6 +313,7 @@ class _Reader:
             rate_limit_per_minute=self.integer("RATE_LIMIT_PER_MINUTE", 20, low=0),
             allowed_chat_ids=self.ids("ALLOWED_CHAT_IDS", "Telegram chat ids"),
             error_chat_id=self.optional_integer("ERROR_CHAT_ID"),
+            admin_chat_id=self.optional_integer("ADMIN_CHAT_ID"),
             tz=self.time_zone(),
         )
 

@@ -71,6 +71,7 @@ def test_every_setting_is_read_from_the_environment() -> None:
             "RATE_LIMIT_PER_MINUTE": "0",
             "ALLOWED_CHAT_IDS": "-100123,42",
             "ERROR_CHAT_ID": "-100999",
+            "ADMIN_CHAT_ID": "-100888",
             "TZ": "Asia/Makassar",
         }
     )
@@ -88,6 +89,7 @@ def test_every_setting_is_read_from_the_environment() -> None:
     assert (settings.log_retention_days, settings.rate_limit_per_minute) == (30, 0)
     assert settings.allowed_chat_ids == frozenset({-100123, 42})
     assert settings.error_chat_id == -100999
+    assert settings.admin_chat_id == -100888
     assert datetime(2026, 1, 1, tzinfo=UTC).astimezone(settings.tz).tzname() == "WITA"
     assert settings.is_admin(34) and not settings.is_admin(35) and not settings.is_admin(None)
 
@@ -122,6 +124,7 @@ def test_malformed_token_is_refused_without_echoing_it(token: str) -> None:
         ("LOG_RETENTION_DAYS", "0", "LOG_RETENTION_DAYS must be a whole number at least 1"),
         ("RATE_LIMIT_PER_MINUTE", "-1", "RATE_LIMIT_PER_MINUTE must be a whole number at least 0"),
         ("ERROR_CHAT_ID", "admins", "ERROR_CHAT_ID must be an integer"),
+        ("ADMIN_CHAT_ID", "@admins", "ADMIN_CHAT_ID must be an integer"),
         ("TZ", "Mars/Olympus", "TZ must be an IANA time zone name"),
     ],
 )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.contacts import Contact
+from bot.core.conversation import SmallTalk
 from bot.core.matcher import Candidate, MatchResult, Reason
 from bot.core.model import Duty, KnowledgeBase, Level, Unit
 
@@ -18,6 +20,8 @@ from bot.core.model import Duty, KnowledgeBase, Level, Unit
 NEEDS_REVIEW: frozenset[Reason] = frozenset({Reason.NO_MATCH, Reason.LOW_SCORE})
 # Declines after which the reply suggests how to ask.
 HINT_REASONS: frozenset[Reason] = NEEDS_REVIEW | {Reason.EMPTY}
+# Answers less sure than this ("kurang yakin") offer to hand the question to an admin.
+HANDOFF_BELOW = 0.62
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class Assignment:
     through: Duty | None = None
     """When no duty of this unit covers the question: the counterpart's duty that names it."""
     through_unit: Unit | None = None
+    contacts: tuple[Contact, ...] = ()
+    """The unit's people to contact (the service fills them in)."""
 
 
 @dataclass(frozen=True)
@@ -49,11 +55,26 @@ class Answer:
     corrections: dict[str, str]
     named_elsewhere: tuple[Unit, ...] = ()
     """Units the asker named that the SOP does not give this matter to."""
+    small_talk: SmallTalk | None = None
+    """For small talk: which kind (thanks, a greeting, "mau tanya"), so the reply fits."""
+    contacts_asked: bool = False
+    """The question asks for a person or how to reach them ("kontak", "siapa kasubbag")."""
+    contact_units: tuple[Assignment, ...] = ()
+    """A contact question naming units: the reply is their contacts, not a matched duty."""
+    refer_to: tuple[Assignment, ...] = ()
+    """A fact question (a date, a number) whose topic is clear: the units that would know."""
 
     @property
     def needs_review(self) -> bool:
         """Not found (rather than declined on purpose): the nearest units are shown, admins review it."""
         return not self.answered and self.reason in NEEDS_REVIEW
+
+    @property
+    def offers_handoff(self) -> bool:
+        """Not found, or answered without confidence: the asker may hand it to an admin."""
+        if self.contact_units:
+            return False
+        return self.needs_review or (self.answered and self.confidence < HANDOFF_BELOW)
 
     @property
     def shows_hint(self) -> bool:

@@ -40,6 +40,16 @@ class Cue(StrEnum):
     VALUE = "value_words"
     ABOUT_BOT = "about_bot"
     PERSONAL = "personal_life"
+    # Not read by the scope gate: what kind of small talk, and whether a message follows up.
+    THANKS = "thanks"
+    GREETING = "greetings"
+    ASK_INTENT = "ask_intent"
+    FOLLOW_UP_OPENER = "follow_up_openers"
+    FOLLOW_UP_POINTER = "follow_up_pointers"
+    CONTACT = "contact_reach"
+    """Asks how to reach someone; read by the service, not by the matcher."""
+    ROLE = "contact_roles"
+    """A person's role (``kasubbag``); read by the service, not by the matcher."""
 
 
 # Marks a cue kept as typed (compared with standard words, not stems).
@@ -173,6 +183,8 @@ class Cues:
             Cue.VALUE: lexicon.value_words,
             Cue.ABOUT_BOT: lexicon.about_bot,
             Cue.PERSONAL: lexicon.personal_life,
+            Cue.CONTACT: lexicon.contact_cues,
+            Cue.ROLE: lexicon.role_cues,
         }
         self._phrases = {cue: _compile(normalizer, items) for cue, items in lists.items()}
         offices = [normalizer.phrase(item) for item in lexicon.other_offices]
@@ -371,6 +383,11 @@ class Cues:
     def points_at_a_term(norm: Normalized) -> bool:
         """A demonstrative points at the term asked about: "X itu ... apa", "X teh naon"."""
         return any(w in _THAT for w in norm.words[:-1])
+
+
+def compile_phrases(normalizer: Normalizer, items: tuple[str, ...]) -> Phrases:
+    """Cue phrases ready for :func:`phrase_spans` (see :func:`_compile`)."""
+    return _compile(normalizer, items)
 
 
 def _compile(normalizer: Normalizer, items: tuple[str, ...]) -> Phrases:

@@ -1,4 +1,4 @@
-"""Find units by name or by what a question describes: ``/divisi <nama>`` and inline mode.
+"""Find units by name or by what a question describes: ``/divisi <nama>``, ``/kontak`` and inline mode.
 
 Pure: works on the knowledge base and a matcher, no Telegram and no I/O.
 """
@@ -50,3 +50,31 @@ def likely_units(kb: KnowledgeBase, result: MatchResult) -> list[Assignment]:
     ranked = sorted((*result.divisi, *result.subbag), key=lambda c: -c.score)
     floor = ranked[0].score * INLINE_MIN_RELATIVE_SCORE if ranked else 0.0
     return [assignment_for(kb, c) for c in ranked[:INLINE_MAX_RESULTS] if c.score >= floor]
+
+
+def unit_named_first(kb: KnowledgeBase, text: str) -> tuple[Unit, str] | None:
+    """The unit whose id, name, short name or alias ``text`` starts with (the longest such
+    name), and the rest of ``text``: ``/kontak subbag keuangan Kasubbag: ...``.
+
+    Exact words, case and punctuation aside; "sub bagian" and "subbagian" read as "subbag".
+    """
+    words = text.split()
+    keys = _name_keys(kb)
+    for end in range(len(words), 0, -1):
+        unit = keys.get(_key(" ".join(words[:end])))
+        if unit is not None:
+            return unit, " ".join(words[end:])
+    return None
+
+
+def _key(name: str) -> str:
+    key = " ".join(utils.default_process(name.replace("-", " ")).split())
+    return key.replace("sub bagian", "subbag").replace("subbagian", "subbag")
+
+
+def _name_keys(kb: KnowledgeBase) -> dict[str, Unit]:
+    keys: dict[str, Unit] = {}
+    for unit in kb.units:
+        for name in (unit.id, unit.name, unit.short_name, *unit.aliases):
+            keys.setdefault(_key(name), unit)
+    return keys

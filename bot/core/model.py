@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.core.contacts import Contact
+
 
 class Level(StrEnum):
     """Where a unit sits: commissioner portfolio or one of the secretariat tiers."""
@@ -133,6 +135,21 @@ class Lexicon:
     personal_life: tuple[str, ...] = ()
     """Life outside the office (a wedding, holiday travel, a diet, one's own phone quota):
     small talk unless a handler phrase asks who handles it."""
+    thanks: tuple[str, ...] = ()
+    """Small talk that thanks (``makasih``): answered with "sama-sama"."""
+    greetings: tuple[str, ...] = ()
+    """Small talk that greets (``pagi min``): greeted back."""
+    ask_intent: tuple[str, ...] = ()
+    """Small talk that announces a question (``mau tanya dong``): invited to ask it."""
+    follow_up_openers: tuple[str, ...] = ()
+    """First words of a message that continues the previous question (``kalau``, ``terus``)."""
+    follow_up_pointers: tuple[str, ...] = ()
+    """Words that point back at the previous question (``itu``, ``tersebut``)."""
+    contact_cues: tuple[str, ...] = ()
+    """Asks how to reach someone (``kontak``, ``nomor whatsapp``, ``hubungi``)."""
+    role_cues: tuple[str, ...] = ()
+    """A person's role (``kasubbag``, ``ketua divisi``, ``staf``): asks for the person only when
+    nothing else is asked."""
     languages: dict[str, frozenset[str]] = field(default_factory=dict)
     """Words and particles of each regional language (already merged into the maps above)."""
 
@@ -146,9 +163,12 @@ class KnowledgeBase:
     lexicon: Lexicon
     version: str
     content_hash: str
+    contacts: tuple[tuple[str, tuple[Contact, ...]], ...] = ()
+    """The people of each unit as ``knowledge/contacts.yaml`` lists them: ``(unit id, contacts)``."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {u.id: u for u in self.units})
+        object.__setattr__(self, "_contacts", dict(self.contacts))
         # Links are declared once and read both ways; only numbered links read backwards
         # (a whole-unit link names no duty).
         linked_from: dict[DutyRef, list[DutyRef]] = {}
@@ -168,6 +188,11 @@ class KnowledgeBase:
         """The unit with ``unit_id``, or None."""
         unit: Unit | None = self._by_id.get(unit_id)  # type: ignore[attr-defined]
         return unit
+
+    def file_contacts(self, unit_id: str) -> tuple[Contact, ...]:
+        """The unit's people as the KB file lists them (admins may override them in Telegram)."""
+        contacts: tuple[Contact, ...] = self._contacts.get(unit_id, ())  # type: ignore[attr-defined]
+        return contacts
 
     def units_at(self, level: Level) -> tuple[Unit, ...]:
         """Units of one level, in KB order."""

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from rapidfuzz.distance import Levenshtein
 
+from bot.core.contacts import MAX_CONTACTS_PER_UNIT, Contact, ContactError, make_contact
 from bot.core.model import (
     Duty,
     DutyRef,
@@ -43,7 +44,7 @@ DEFAULT_KB_DIR = _default_kb_dir()
 # A typo fix may change a few characters of the SOP wording, never the meaning.
 MAX_TYPO_FIX_EDITS = 4
 
-_KB_KEYS = {"schema_version", "kb_version", "source", "units_dir", "lexicon"}
+_KB_KEYS = {"schema_version", "kb_version", "source", "units_dir", "lexicon", "contacts"}
 _SOURCE_KEYS = {
     "title",
     "organisation",
@@ -68,7 +69,18 @@ _UNIT_KEYS = {
     "duties",
 }
 _DUTY_KEYS = {"number", "text", "source_text", "terms", "links", "generic"}
-_LEXICON_KEYS = {"acronyms", "informal", "english", "stopwords", "protected", "cues", "regional"}
+_LEXICON_KEYS = {
+    "acronyms",
+    "informal",
+    "english",
+    "stopwords",
+    "protected",
+    "cues",
+    "regional",
+    "contact_cues",
+}
+_CONTACTS_KEYS = {"units"}
+_CONTACT_KEYS = {"role", "name", "telegram", "phone"}
 _REGIONAL_KEYS = {"words", "particles"}
 _CUE_KEYS = {
     "handler",
@@ -88,6 +100,11 @@ _CUE_KEYS = {
     "value_words",
     "about_bot",
     "personal_life",
+    "thanks",
+    "greetings",
+    "ask_intent",
+    "follow_up_openers",
+    "follow_up_pointers",
 }
 _UNIT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _PARENT_LEVEL = {Level.SUBBAG: Level.BAGIAN, Level.BAGIAN: Level.SEKRETARIAT}
@@ -273,6 +290,7 @@ def load_kb(root: Path | str = DEFAULT_KB_DIR, *, check_source: bool = True) -> 
     lexicon = _read_lexicon(reader, root / str(data.get("lexicon") or "lexicon.yaml"))
     units = _read_units(reader, units_dir)
     _check_references(reader, units_dir, units)
+    contacts = _read_contacts(reader, root / str(data.get("contacts") or "contacts.yaml"), units)
     if check_source and source is not None:
         _check_against_source(reader, root / source.file, units, units_dir)
     if reader.problems:
@@ -288,7 +306,65 @@ def load_kb(root: Path | str = DEFAULT_KB_DIR, *, check_source: bool = True) -> 
         lexicon=lexicon,
         version=str(data.get("kb_version") or "unversioned"),
         content_hash=digest.hexdigest()[:12],
+        contacts=contacts,
     )
+
+
+def _read_contacts(
+    reader: _Reader, path: Path, units: list[tuple[Unit, _Map]]
+) -> tuple[tuple[str, tuple[Contact, ...]], ...]:
+    """``contacts.yaml``: the people of each unit. Optional (no file: no contacts).
+
+    Not part of the content hash: a new Kasubbag changes no answer's matching.
+    """
+    if not path.exists():
+        return ()
+    data = reader.load_yaml(path)
+    if data is None:
+        return ()
+    if not isinstance(data, _Map):
+        reader.problem(path, None, "contacts must be a mapping with the key 'units'")
+        return ()
+    reader.check_keys(path, data, _CONTACTS_KEYS, set(), "contacts")
+    per_unit = data.get("units") or _Map()
+    if not isinstance(per_unit, _Map):
+        reader.problem(path, data.key_lines.get("units"), "'units' must map unit ids to lists of people")
+        return ()
+    known = {unit.id for unit, _ in units}
+    out: list[tuple[str, tuple[Contact, ...]]] = []
+    for unit_id, people in per_unit.items():
+        line = per_unit.key_lines.get(str(unit_id))
+        if unit_id not in known:
+            reader.problem(path, line, f"unknown unit {unit_id!r}")
+            continue
+        if people is None:
+            continue
+        if not isinstance(people, _List):
+            reader.problem(path, line, f"{unit_id}: must be a list of people (role, name, telegram, phone)")
+            continue
+        contacts = []
+        for index, person in enumerate(people):
+            where = people.item_lines[index]
+            if not isinstance(person, _Map):
+                reader.problem(path, where, f"{unit_id}: person {index + 1} must be a mapping")
+                continue
+            reader.check_keys(path, person, _CONTACT_KEYS, {"role", "name"}, f"{unit_id} person {index + 1}")
+            fields = [
+                reader.string(path, person, key, f"{unit_id} person {index + 1}") for key in _CONTACT_ORDER
+            ]
+            try:
+                contacts.append(make_contact(*(f or "" for f in fields[:2]), *fields[2:]))
+            except ContactError as exc:
+                if all(fields[:2]):  # a missing role or name is reported above
+                    reader.problem(path, where, f"{unit_id} person {index + 1}: {exc}")
+        if len(contacts) > MAX_CONTACTS_PER_UNIT:
+            reader.problem(path, line, f"{unit_id}: at most {MAX_CONTACTS_PER_UNIT} people per unit")
+        if contacts:
+            out.append((unit_id, tuple(contacts)))
+    return tuple(out)
+
+
+_CONTACT_ORDER = ("role", "name", "telegram", "phone")
 
 
 def _read_source(reader: _Reader, path: Path, value: Any) -> SourceDocument | None:
@@ -307,6 +383,12 @@ def _read_lexicon(reader: _Reader, path: Path) -> Lexicon:
             reader.problem(path, None, "lexicon must be a mapping")
         return Lexicon()
     reader.check_keys(path, data, _LEXICON_KEYS, set(), "lexicon")
+    contacts = data.get("contact_cues") or _Map()
+    if not isinstance(contacts, _Map):
+        reader.problem(path, data.key_lines.get("contact_cues"), "'contact_cues' must be a mapping")
+        contacts = _Map()
+    else:
+        reader.check_keys(path, contacts, {"reach", "roles"}, set(), "contact_cues")
     cues = data.get("cues") or _Map()
     if not isinstance(cues, _Map):
         reader.problem(path, data.key_lines.get("cues"), "'cues' must be a mapping")
@@ -344,6 +426,13 @@ def _read_lexicon(reader: _Reader, path: Path) -> Lexicon:
         value_words=lower(reader.strings(path, cues, "value_words", "cues")),
         about_bot=lower(reader.strings(path, cues, "about_bot", "cues")),
         personal_life=lower(reader.strings(path, cues, "personal_life", "cues")),
+        thanks=lower(reader.strings(path, cues, "thanks", "cues")),
+        greetings=lower(reader.strings(path, cues, "greetings", "cues")),
+        ask_intent=lower(reader.strings(path, cues, "ask_intent", "cues")),
+        follow_up_openers=lower(reader.strings(path, cues, "follow_up_openers", "cues")),
+        follow_up_pointers=lower(reader.strings(path, cues, "follow_up_pointers", "cues")),
+        contact_cues=lower(reader.strings(path, contacts, "reach", "contact_cues")),
+        role_cues=lower(reader.strings(path, contacts, "roles", "contact_cues")),
     )
 
 

@@ -1,4 +1,4 @@
-"""SQLite storage: questions, feedback, learned phrases, the review list and the reports.
+"""SQLite storage: questions, feedback, learned phrases, the review list, the reports, contacts and hand-offs.
 
 The only package that talks to SQLite. :mod:`~bot.storage.records` holds the data it
 stores and returns (pure), :mod:`~bot.storage.schema` the migrations,
@@ -15,6 +15,7 @@ from bot.storage.records import (
     Coverage,
     DayCount,
     DeclinedGroup,
+    HandOff,
     LearnedPhrase,
     LogStats,
     QueryRecord,
@@ -40,6 +41,7 @@ __all__ = [
     "Database",
     "DayCount",
     "DeclinedGroup",
+    "HandOff",
     "LearnedPhrase",
     "LogStats",
     "QueryRecord",

@@ -26,12 +26,14 @@ from typing import Any, Final
 import aiosqlite
 
 from bot.core.answer import NEEDS_REVIEW
+from bot.core.contacts import Contact
 from bot.core.model import Level
 from bot.storage.records import (
     LEARNED_LEVELS,
     Coverage,
     DayCount,
     DeclinedGroup,
+    HandOff,
     LearnedPhrase,
     LogStats,
     QueryRecord,
@@ -770,3 +772,115 @@ class Database:
                     (to_iso(self.clock() - INBOX_KEEP),),
                 )
                 return deleted
+
+    # -------------------------------------------------------------- contacts
+
+    async def contact_lists(self) -> dict[str, tuple[Contact, ...]]:
+        """The units whose people admins set in Telegram, each with its whole list (may be empty)."""
+        with self._errors("reading contacts"):
+            units = await self._fetchall("SELECT unit_id FROM contact_lists ORDER BY unit_id")
+            rows = await self._fetchall("SELECT * FROM contacts ORDER BY unit_id, position")
+        lists: dict[str, list[Contact]] = {row["unit_id"]: [] for row in units}
+        for row in rows:
+            lists[row["unit_id"]].append(Contact(row["role"], row["name"], row["username"], row["phone"]))
+        return {unit_id: tuple(people) for unit_id, people in lists.items()}
+
+    async def set_contact_list(self, unit_id: str, contacts: Sequence[Contact], by: int) -> None:
+        """Make ``contacts`` the unit's whole list (it overrides the KB file from now on)."""
+        with self._errors("saving contacts"):
+            async with self._transaction() as db:
+                await db.execute("DELETE FROM contact_lists WHERE unit_id = ?", (unit_id,))
+                await db.execute(
+                    "INSERT INTO contact_lists (unit_id, set_by, set_at) VALUES (?, ?, ?)",
+                    (unit_id, int(by), to_iso(self.clock())),
+                )
+                await db.executemany(
+                    "INSERT INTO contacts (unit_id, position, role, name, username, phone)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [(unit_id, i, c.role, c.name, c.username, c.phone) for i, c in enumerate(contacts)],
+                )
+
+    async def drop_contact_list(self, unit_id: str) -> bool:
+        """Forget the unit's list set in Telegram (the KB file counts again); False if there was none."""
+        with self._errors("resetting contacts"):
+            async with self._transaction() as db:
+                cursor = await db.execute("DELETE FROM contact_lists WHERE unit_id = ?", (unit_id,))
+                return cursor.rowcount > 0
+
+    # -------------------------------------------------------------- hand-offs
+
+    async def add_handoff(self, handoff: HandOff) -> bool:
+        """Store a question handed to the admins; False if that question was handed already."""
+        with self._errors("saving a hand-off"):
+            async with self._transaction() as db:
+                cursor = await db.execute(
+                    """
+                    INSERT INTO handoffs (query_id, chat_id, message_id, user_id, asker, chat_title,
+                        question, normalized, handed_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (query_id) DO NOTHING
+                    """,
+                    (
+                        handoff.query_id,
+                        handoff.chat_id,
+                        handoff.message_id,
+                        handoff.user_id,
+                        handoff.asker,
+                        handoff.chat_title,
+                        handoff.question,
+                        handoff.normalized,
+                        to_iso(self.clock()),
+                    ),
+                )
+                return cursor.rowcount > 0
+
+    async def handoff(self, query_id: str) -> HandOff | None:
+        """One hand-off by its question's id."""
+        with self._errors("reading a hand-off"):
+            rows = await self._fetchall("SELECT * FROM handoffs WHERE query_id = ?", (query_id,))
+        return _handoff_from_row(rows[0]) if rows else None
+
+    async def drop_handoff(self, query_id: str) -> None:
+        """Forget a hand-off that reached no admin (the asker may try again)."""
+        with self._errors("removing a hand-off"):
+            async with self._transaction() as db:
+                await db.execute(
+                    "DELETE FROM handoffs WHERE query_id = ? AND answered_at IS NULL", (query_id,)
+                )
+
+    async def pending_handoffs(self, normalized: str) -> list[HandOff]:
+        """Unanswered hand-offs of questions with this normalised text, oldest first."""
+        with self._errors("reading hand-offs"):
+            rows = await self._fetchall(
+                "SELECT * FROM handoffs WHERE normalized = ? AND answered_at IS NULL ORDER BY handed_at",
+                (normalized,),
+            )
+        return [_handoff_from_row(row) for row in rows]
+
+    async def close_handoff(self, query_id: str, by: int, unit_id: str) -> bool:
+        """Mark a hand-off answered (the asker got the unit); False if it was answered already."""
+        with self._errors("closing a hand-off"):
+            async with self._transaction() as db:
+                cursor = await db.execute(
+                    "UPDATE handoffs SET answered_at = ?, answered_by = ?, unit_id = ?"
+                    " WHERE query_id = ? AND answered_at IS NULL",
+                    (to_iso(self.clock()), int(by), unit_id, query_id),
+                )
+                return cursor.rowcount > 0
+
+
+def _handoff_from_row(row: sqlite3.Row) -> HandOff:
+    return HandOff(
+        query_id=row["query_id"],
+        chat_id=row["chat_id"],
+        message_id=row["message_id"],
+        user_id=row["user_id"],
+        asker=row["asker"],
+        chat_title=row["chat_title"],
+        question=row["question"],
+        normalized=row["normalized"],
+        handed_at=datetime.fromisoformat(row["handed_at"]),
+        answered_at=parse_time(row["answered_at"]),
+        answered_by=row["answered_by"],
+        unit_id=row["unit_id"],
+    )

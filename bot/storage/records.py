@@ -110,6 +110,28 @@ class LearnedPhrase:
 
 
 @dataclass(frozen=True)
+class HandOff:
+    """A question its asker handed to the admins ("Tanyakan ke admin"), until one answers it."""
+
+    query_id: str
+    chat_id: int
+    message_id: int | None
+    """The asker's message: the answer goes there as a reply."""
+    user_id: int | None
+    asker: str
+    """The asker's name as Telegram shows it (and @username), for the admins."""
+    chat_title: str | None
+    """The group's title; None for a private chat."""
+    question: str
+    normalized: str
+    handed_at: datetime = field(default_factory=lambda: utcnow())
+    answered_at: datetime | None = None
+    answered_by: int | None = None
+    unit_id: str | None = None
+    """The unit the admin taught, once answered."""
+
+
+@dataclass(frozen=True)
 class UnansweredGroup:
     """Questions with the same normalised text that need an admin's look."""
 

@@ -115,6 +115,46 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "ALTER TABLE queries ADD COLUMN update_id INTEGER",
         "CREATE UNIQUE INDEX queries_update_id ON queries (update_id) WHERE update_id IS NOT NULL",
     ),
+    # 7: the people of a unit as admins set them in Telegram (a unit listed in contact_lists
+    # is the database's, whole, even when empty; other units keep knowledge/contacts.yaml), and
+    # questions handed to the admins ("Tanyakan ke admin") until one is answered by teaching.
+    (
+        """
+        CREATE TABLE contact_lists (
+            unit_id  TEXT PRIMARY KEY,
+            set_by   INTEGER NOT NULL,
+            set_at   TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE contacts (
+            unit_id   TEXT NOT NULL REFERENCES contact_lists (unit_id) ON DELETE CASCADE,
+            position  INTEGER NOT NULL,
+            role      TEXT NOT NULL,
+            name      TEXT NOT NULL,
+            username  TEXT,
+            phone     TEXT,
+            PRIMARY KEY (unit_id, position)
+        )
+        """,
+        """
+        CREATE TABLE handoffs (
+            query_id     TEXT PRIMARY KEY,
+            chat_id      INTEGER NOT NULL,
+            message_id   INTEGER,
+            user_id      INTEGER,
+            asker        TEXT NOT NULL,
+            chat_title   TEXT,
+            question     TEXT NOT NULL,
+            normalized   TEXT NOT NULL,
+            handed_at    TEXT NOT NULL,
+            answered_at  TEXT,
+            answered_by  INTEGER,
+            unit_id      TEXT
+        )
+        """,
+        "CREATE INDEX handoffs_pending ON handoffs (normalized) WHERE answered_at IS NULL",
+    ),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -45,12 +45,15 @@ from bot.telegram.delivery import ChatOrderedProcessor, Poller, RecordingQueue, 
 from bot.telegram.error_handler import ErrorHandler
 from bot.telegram.filters import AddressedToBot
 from bot.telegram.guards import Clock, guard_handlers
-from bot.telegram.handlers import admin, browse, inline, questions
+from bot.telegram.handlers import admin, browse, handoff, inline, questions
 from bot.telegram.lifecycle import post_init, post_shutdown
 from bot.text.callback_data import (
+    CB_ALTERNATIVE,
+    CB_DETAIL,
     CB_DISMISS,
     CB_EXAMPLE,
     CB_FEEDBACK,
+    CB_HANDOFF,
     CB_LIST,
     CB_REVIEW_PAGE,
     CB_TEACH,
@@ -128,7 +131,7 @@ def build_application(
         builder = builder.rate_limiter(AIORateLimiter(max_retries=FLOOD_RETRIES))
     application = builder.build()
     service = Service(matcher, query_log or NoQuestionLog())
-    application.bot_data[DEPS_KEY] = BotDeps(settings, service, database_path=database_path)
+    application.bot_data[DEPS_KEY] = BotDeps(settings, service, database_path=database_path, clock=clock)
     application.add_handlers(guard_handlers(settings, clock=clock))  # negative groups: they run first
     application.add_handlers(handlers())
     application.add_error_handler(ErrorHandler(settings, clock=clock))
@@ -142,7 +145,8 @@ def handlers() -> Sequence[BaseHandler[Any, Any, Any]]:
     return [
         # Commands first, so "/divisi" is never read as a question. CommandHandler already
         # ignores "/cmd@OtherBot".
-        CommandHandler(("start", "help"), browse.start_command, filters=message),
+        CommandHandler("start", browse.start_command, filters=message),
+        CommandHandler("help", browse.help_command, filters=message),
         CommandHandler("tanya", questions.tanya_command, filters=message),
         CommandHandler("divisi", browse.divisi_command, filters=message),
         CommandHandler("subbag", browse.subbag_command, filters=message),
@@ -157,9 +161,12 @@ def handlers() -> Sequence[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(admin.dismiss_button, pattern=pattern(CB_DISMISS)),
         # Buttons, by versioned prefix; the catch-all answers stale ones.
         CallbackQueryHandler(browse.unit_card_button, pattern=pattern(CB_UNIT)),
+        CallbackQueryHandler(questions.alternative_button, pattern=pattern(CB_ALTERNATIVE)),
+        CallbackQueryHandler(questions.detail_button_pressed, pattern=pattern(CB_DETAIL)),
         CallbackQueryHandler(browse.unit_list_button, pattern=pattern(CB_LIST)),
         CallbackQueryHandler(questions.example_button, pattern=pattern(CB_EXAMPLE)),
         CallbackQueryHandler(questions.feedback_button, pattern=pattern(CB_FEEDBACK)),
+        CallbackQueryHandler(handoff.handoff_button, pattern=pattern(CB_HANDOFF)),
         CallbackQueryHandler(questions.stale_button),
         InlineQueryHandler(inline.inline_query),
         ChosenInlineResultHandler(inline.chosen_inline_result),

@@ -6,7 +6,9 @@ Handlers call :func:`deps` (never a string lookup in ``bot_data``), as PTB's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,8 @@ class BotDeps:
     database_path: Path | None = None
     lost: int = 0
     """Questions and votes the database could not take, counted when it is closed."""
+    clock: Callable[[], float] = field(default=time.monotonic)
+    """What "now" is for the chat memory (tests pass a fake clock)."""
 
 
 def deps(context: CallbackContext[Any, Any, Any, Any] | App) -> BotDeps:

@@ -9,7 +9,7 @@ go no further:
   are restricted only when the list holds at least one user id (a positive number);
   then other people get the same sentence once per :data:`PRIVATE_NOTICE_INTERVAL`
   and their inline queries get no results. Admins (``ADMIN_IDS``) may always use
-  the bot in private, and ``ERROR_CHAT_ID`` always counts as allowed.
+  the bot in private, and ``ERROR_CHAT_ID`` and ``ADMIN_CHAT_ID`` always count as allowed.
 * group -1, :class:`QuestionRateLimit` — at most ``RATE_LIMIT_PER_MINUTE`` inputs per
   user in any 60 seconds (0: no limit): messages the bot would answer and button presses
   (example questions, "did you mean", votes, cards) count alike; inline queries, sent as
@@ -70,7 +70,7 @@ class ChatGate:
         allowed = settings.allowed_chat_ids
         self.allowed: frozenset[int] | None = None
         if allowed is not None:
-            extra = {settings.error_chat_id} if settings.error_chat_id is not None else set()
+            extra = {c for c in (settings.error_chat_id, settings.admin_chat_id) if c is not None}
             self.allowed = frozenset(allowed | extra)
         self.admins = settings.admin_ids
         # Private chats are restricted only when the list names at least one user.

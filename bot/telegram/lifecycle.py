@@ -1,4 +1,4 @@
-"""Start and stop: open the database, apply learned phrases, publish the command menus, purge daily."""
+"""Start and stop: open the database, apply learned phrases and contacts, publish the menus, purge daily."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ async def open_storage(application: App) -> None:
         return
     applied = await service.apply_learned()
     logger.info("applied %d learned phrase(s)", applied)
+    await service.load_contacts()
     if application.job_queue is not None:
         application.job_queue.run_repeating(
             purge_old_questions, interval=timedelta(days=1), first=PURGE_FIRST_RUN, name=PURGE_JOB

@@ -47,19 +47,35 @@ def mark_vote(markup: InlineKeyboardMarkup, question_id: str, vote: int) -> Inli
     return InlineKeyboardMarkup(rows)
 
 
-async def reply_html(message: Message, html: str, keyboard: Keyboard = ()) -> None:
-    """Reply with ``html`` split to Telegram's limit; buttons go under the last part.
+async def reply_html(
+    message: Message, html: str, keyboard: Keyboard = (), *, quote: bool | None = None
+) -> Message | None:
+    """Reply with ``html`` split to Telegram's limit; buttons go under the last part, which is returned.
 
-    In groups the first part quotes the question (PTB's default), the rest do not.
+    The first part quotes ``message`` in groups (PTB's default) or when ``quote`` is True
+    (a button's reply quotes the answer it belongs to); the rest do not.
     """
     parts = split_message(html)
+    sent: Message | None = None
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
-        await message.reply_text(
+        sent = await message.reply_text(
             part,
             reply_markup=keyboard_markup(keyboard) if last else None,
-            do_quote=None if index == 0 else False,
+            do_quote=quote if index == 0 else False,
         )
+    return sent
+
+
+def carries_feedback(message: Message) -> bool:
+    """True when ``message`` has 👍/👎 buttons: it is an answer, never to be rewritten."""
+    markup = message.reply_markup
+    rows = markup.inline_keyboard if markup else ()
+    return any(
+        parse_feedback(button.callback_data if isinstance(button.callback_data, str) else None)
+        for row in rows
+        for button in row
+    )
 
 
 async def edit_html(callback: CallbackQuery, html: str, keyboard: Keyboard = ()) -> None:

@@ -17,10 +17,11 @@ from bot.core.model import KnowledgeBase, Level, Unit
 from bot.knowledge.loader import Problem
 from bot.storage import DeclinedGroup, LearnedPhrase, Stats, UnansweredGroup
 from bot.text import html, reports
-from bot.text.answers import LEVEL_LABEL, Button, Keyboard, listable_units
+from bot.text.answers import Button, Keyboard, listable_units
 from bot.text.callback_data import TEACH_DONE, dismiss_data, review_page_data, teach_data
 from bot.text.html import esc
 from bot.text.problems import problem_text
+from bot.text.words import LEVEL_LABEL
 
 PAGE_SIZE = 5  # question groups per /unanswered page
 STATS_DEFAULT_DAYS = 30

@@ -11,19 +11,46 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from bot.core.answer import Answer, Assignment
+from bot.core.contacts import Contact
 from bot.core.model import KnowledgeBase, Level, Unit
-from bot.text.callback_data import example_data, feedback_data, list_data, unit_data
+from bot.text.callback_data import (
+    alternative_data,
+    detail_data,
+    example_data,
+    feedback_data,
+    list_data,
+    unit_data,
+)
+from bot.text.contacts import (
+    ANSWER_CONTACTS_SHOWN,
+    contact_answer_html,
+    contact_line,
+    contact_lines,
+    referral_html,
+)
 from bot.text.html import esc, shorten
-from bot.text.words import ASK_HINT, confidence_label, decline_message, named_elsewhere_note, through_note
+from bot.text.words import (
+    ASK_HINT,
+    LEVEL_ICON,
+    LEVEL_LABEL,
+    confidence_label,
+    decline_message,
+    named_elsewhere_note,
+    through_note,
+)
 
 QUESTION_ECHO_LENGTH = 200
 UNIT_NAME_ECHO_LENGTH = 60
 
-EXAMPLE_QUESTIONS: tuple[str, ...] = (
-    "Siapa yang mengurus kenaikan gaji berkala pegawai?",
-    "Siapa yang mengelola arsip surat masuk?",
-    "Siapa yang menangani penataan daerah pemilihan dan alokasi kursi?",
+# Example questions under /start, each with a button label short enough for a phone (<= 30).
+EXAMPLES: tuple[tuple[str, str], ...] = (
+    ("💰 Kenaikan gaji berkala", "Siapa yang mengurus kenaikan gaji berkala pegawai?"),
+    ("🗄 Arsip surat masuk", "Siapa yang mengelola arsip surat masuk?"),
+    ("🗺 Dapil dan alokasi kursi", "Siapa yang menangani penataan daerah pemilihan dan alokasi kursi?"),
 )
+EXAMPLE_QUESTIONS: tuple[str, ...] = tuple(question for _, question in EXAMPLES)
+DUTY_SHORT_LENGTH = 90
+"""Characters of a duty's text in a compact (group) answer; the rest is a tap away."""
 
 PUBLIC_COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", "Perkenalan dan contoh pertanyaan"),
@@ -44,6 +71,7 @@ COMMAND_ARGUMENTS = {
     "ekspor": " [hari]",
     "diluarcakupan": " [hari]",
     "lupakan": " <id>",
+    "kontak": " [unit [Peran: Nama, @username, telepon]]",
 }
 ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("tinjau", "Admin: pertanyaan yang perlu ditinjau"),
@@ -52,6 +80,7 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("ekspor", "Admin: unduh log pertanyaan"),
     ("diluarcakupan", "Admin: pertanyaan di luar cakupan, menurut alasannya"),
     ("lupakan", "Admin: hapus frasa yang pernah diajarkan"),
+    ("kontak", "Admin: kontak orang di tiap unit"),
     ("muatulang", "Admin: muat ulang basis pengetahuan"),
 )
 # The English names the admin commands had first: still understood, no longer in the menus.
@@ -61,14 +90,6 @@ ADMIN_ALIASES: dict[str, str] = {
     "coverage": "cakupan",
     "export": "ekspor",
     "reload": "muatulang",
-}
-
-LEVEL_ICON = {Level.DIVISI: "🏛", Level.SEKRETARIAT: "🏢", Level.BAGIAN: "🏢", Level.SUBBAG: "🗂"}
-LEVEL_LABEL = {
-    Level.DIVISI: "Divisi",
-    Level.SEKRETARIAT: "Sekretariat",
-    Level.BAGIAN: "Bagian",
-    Level.SUBBAG: "Sub Bagian",
 }
 
 
@@ -114,16 +135,33 @@ def _assignment_lines(assignment: Assignment) -> list[str]:
         lines.append(f"📌 Tugas #{assignment.duty.number}: <i>{esc(assignment.duty.text)}</i>")
     elif assignment.through is not None:
         lines.append(f"📌 <i>{esc(through_note(assignment))}</i>")
+    lines += contact_lines(assignment.contacts, ANSWER_CONTACTS_SHOWN)
     return lines
 
 
-def answer_html(answer: Answer, *, echo_question: bool = False, noted: bool = False) -> str:
+def follows_line(previous: str) -> str:
+    """Says which earlier question a follow-up was read with."""
+    return f"↪️ <i>Menyambung pertanyaan: {esc(shorten(previous, QUESTION_ECHO_LENGTH))}</i>"
+
+
+def answer_html(
+    answer: Answer, *, echo_question: bool = False, noted: bool = False, follows: str | None = None
+) -> str:
     """The reply to a question: who handles it and why, or a polite decline.
 
     ``echo_question`` repeats the question on top (for answers posted away from it);
-    ``noted`` says an unanswered question was kept for the admins.
+    ``noted`` says an unanswered question was kept for the admins; ``follows`` is the
+    earlier question a follow-up was read with.
     """
     blocks: list[str] = [_echo(answer.question)] if echo_question else []
+    if follows:
+        blocks.append(follows_line(follows))
+    if answer.small_talk is not None:
+        return "\n\n".join([*blocks, esc(decline_message(answer))])
+    if answer.contact_units:
+        return "\n\n".join([*blocks, contact_answer_html(answer)])
+    if not answer.answered and answer.refer_to:
+        return "\n\n".join([*blocks, referral_html(answer)])
     if not answer.answered:
         blocks.append(f"🙏 {esc(decline_message(answer))}")
         if answer.nearest and answer.needs_review:
@@ -143,6 +181,8 @@ def answer_html(answer: Answer, *, echo_question: bool = False, noted: bool = Fa
     else:
         blocks.append("🗂 <b>Sub Bagian</b>: SOP tidak menyebut Sub Bagian pelaksana khusus untuk urusan ini.")
     tail = [f"Tingkat keyakinan: <b>{esc(confidence_label(answer.confidence))}</b>"]
+    if answer.contacts_asked and not any(a.contacts for a in (answer.divisi, answer.subbag) if a):
+        tail.append("📇 Kontak orangnya belum tercatat; silakan hubungi unit di atas.")
     if answer.alternatives:
         names = ", ".join(esc(a.unit.short_name) for a in answer.alternatives)
         tail.append(f"🤔 Mungkin maksud Anda: {names}")
@@ -155,8 +195,55 @@ def answer_html(answer: Answer, *, echo_question: bool = False, noted: bool = Fa
     return "\n\n".join(blocks)
 
 
-def answer_buttons(answer: Answer) -> Keyboard:
-    """Close alternatives when answered, nearest units when not (each opens a unit card)."""
+def shortened_in_groups(answer: Answer) -> bool:
+    """An answer a group sees in short, with a "Detail" button: a unit found for some work.
+    Declines, small talk and contact answers are short already and go whole."""
+    return answer.answered and answer.small_talk is None and not answer.contact_units
+
+
+def compact_answer_html(
+    answer: Answer,
+    *,
+    follows: str | None = None,
+    echo_question: bool = False,
+) -> str:
+    """A group answer in at most five lines: the units, one duty, a contact, the confidence.
+
+    The full answer (both duties, notes, corrections, every contact) is behind the "Detail"
+    button; a decline, small talk and a contact question are short already and go whole.
+    ``echo_question`` puts the question on top (an example asked by a button).
+    """
+    if not shortened_in_groups(answer):
+        return answer_html(answer, follows=follows, echo_question=echo_question)
+    lines = [_echo(answer.question)] if echo_question else []
+    lines += [follows_line(follows)] if follows else []
+    units = [a for a in (answer.subbag, answer.divisi) if a is not None]
+    names = " · ".join(f"{LEVEL_ICON[a.unit.level]} <b>{esc(a.unit.short_name)}</b>" for a in units)
+    lines.append(names)
+    cited = next((a for a in units if a.duty is not None), None)
+    if cited is not None and cited.duty is not None:
+        duty = esc(shorten(cited.duty.text, DUTY_SHORT_LENGTH))
+        whose = "" if cited is units[0] else f" {esc(cited.unit.short_name)}"
+        lines.append(f"📌 Tugas{whose} #{cited.duty.number}: <i>{duty}</i>")
+    person = next((a.contacts[0] for a in units if a.contacts), None)
+    if person is not None:  # the first person of the first unit that has any
+        lines.append(contact_line(person))
+    tail = f"Keyakinan: <b>{esc(confidence_label(answer.confidence))}</b>"
+    if answer.alternatives:
+        tail += " · 🤔 bisa juga: " + ", ".join(esc(a.unit.short_name) for a in answer.alternatives)
+    lines.append(tail)
+    return "\n".join(lines)
+
+
+DETAIL_LABEL = "🔎 Detail"
+
+
+def answer_buttons(answer: Answer, question_id: str | None = None) -> Keyboard:
+    """Close alternatives when answered, nearest units when not.
+
+    With the logged ``question_id`` each button shows that unit for this question in a new
+    message (the answer stays as it is); without, it opens the unit's card.
+    """
     if answer.answered:
         units = [a.unit for a in answer.alternatives]
     elif answer.needs_review:
@@ -164,7 +251,9 @@ def answer_buttons(answer: Answer) -> Keyboard:
     else:
         units = []
     unique = list({u.id: u for u in units}.values())[:3]
-    return _rows(unit_button(u) for u in unique)
+    if question_id is None:
+        return _rows(unit_button(u) for u in unique)
+    return _rows(Button(u.short_name, alternative_data(question_id, u.id)) for u in unique)
 
 
 # -- feedback on answers ------------------------------------------------------------------
@@ -192,15 +281,32 @@ def feedback_buttons(question_id: str, chosen: int | None = None) -> Keyboard:
     )
 
 
+def detail_button(question_id: str) -> Button:
+    """Under a compact answer: the full answer, in a new message."""
+    return Button(DETAIL_LABEL, detail_data(question_id))
+
+
 def assignment_html(
-    kb: KnowledgeBase, question: str, assignment: Assignment, *, echo_question: bool = True
+    kb: KnowledgeBase,
+    question: str,
+    assignment: Assignment,
+    *,
+    echo_question: bool = True,
+    alternative: bool = False,
 ) -> str:
-    """An answer card focused on one unit (inline mode posts one per likely unit)."""
+    """An answer card focused on one unit (inline mode posts one per likely unit).
+
+    ``alternative``: the unit is another reading of an answer already given, so it says
+    so instead of a confidence of its own (which could read surer than the answer).
+    """
     lines = _assignment_lines(assignment)
     partners = kb.counterparts(assignment.unit.id)
     if partners:
         lines.append("🤝 Bersama: " + ", ".join(esc(u.short_name) for u in partners))
-    lines.append(f"Tingkat keyakinan: <b>{esc(confidence_label(assignment.score))}</b>")
+    if alternative:
+        lines.append("🤔 <i>Kemungkinan lain untuk pertanyaan ini; jawaban di atas tetap berlaku.</i>")
+    else:
+        lines.append(f"Tingkat keyakinan: <b>{esc(confidence_label(assignment.score))}</b>")
     head = [_echo(question)] if echo_question else []
     return "\n\n".join([*head, "\n".join(lines)])
 
@@ -208,8 +314,8 @@ def assignment_html(
 # -- unit cards, lists, structure ------------------------------------------------------
 
 
-def unit_card_html(kb: KnowledgeBase, unit: Unit) -> str:
-    """A unit's card: where it sits, its numbered duties, the units it works with."""
+def unit_card_html(kb: KnowledgeBase, unit: Unit, contacts: Sequence[Contact] = ()) -> str:
+    """A unit's card: where it sits, its people to contact, its numbered duties, the units it works with."""
     header = [f"{LEVEL_ICON[a.level]} {esc(a.name)} ›" for a in reversed(kb.ancestors(unit.id))]
     header.append(f"{LEVEL_ICON[unit.level]} <b>{esc(unit.name)}</b>")
     if unit.short_name != unit.name:
@@ -218,6 +324,8 @@ def unit_card_html(kb: KnowledgeBase, unit: Unit) -> str:
         header.append("👤 Dipegang oleh Ketua KPU Provinsi Banten")
     duties = [f"{d.number}. {esc(d.text)}" for d in unit.duties]
     blocks = ["\n".join(header), "<b>Tugas menurut SOP</b>\n" + "\n".join(duties)]
+    if contacts:
+        blocks.insert(1, "<b>Kontak</b>\n" + "\n".join(contact_lines(contacts)))
     related = _related(kb, unit)
     if related:
         label, units = related
@@ -276,66 +384,69 @@ def unit_not_found_html(level: Level, query: str) -> str:
 
 
 def structure_html(kb: KnowledgeBase) -> str:
-    """The whole organisation as a tree: the Divisi, then Sekretariat → Bagian → Sub Bagian."""
-    divisi = listable_units(kb, Level.DIVISI)
+    """The whole organisation, readable on a phone: short names, one unit per line, no drawn tree.
+
+    Telegram's font is proportional, so nothing may depend on columns lining up: a level
+    is told by its bullet and its heading, not by indentation.
+    """
     lines = ["🏛 <b>Struktur KPU Provinsi Banten</b>", "", "<b>Anggota KPU (Divisi)</b>"]
-    for i, unit in enumerate(divisi):
-        branch = "└" if i == len(divisi) - 1 else "├"
-        ketua = " · Ketua" if unit.held_by_ketua else ""
-        lines.append(f"{branch} {esc(unit.name)}{ketua}")
+    for unit in listable_units(kb, Level.DIVISI):
+        lines.append(f"• {esc(unit.short_name)}" + (" (Ketua)" if unit.held_by_ketua else ""))
     for top in kb.units_at(Level.SEKRETARIAT):
-        lines += ["", f"🏢 <b>{esc(top.name)}</b>"]
-        lines += _subtree(kb, top, prefix="")
-    lines += ["", "<i>↔ = Divisi yang bekerja sama dengan Sub Bagian itu</i>"]
+        lines += ["", f"🏢 <b>{esc(top.short_name)}</b>"]
+        for bagian in kb.children(top.id):
+            lines += ["", f"<b>{esc(bagian.short_name)}</b>"]
+            for subbag in kb.children(bagian.id):
+                lines.append(f"• {esc(subbag.short_name)}")
+                lines += [f"  ↔ <i>{esc(u.short_name)}</i>" for u in kb.counterparts(subbag.id)]
+    lines += ["", "<i>↔ Divisi mitra Sub Bagian itu</i>"]
     return "\n".join(lines)
 
 
-def _subtree(kb: KnowledgeBase, unit: Unit, prefix: str) -> list[str]:
-    lines: list[str] = []
-    children = kb.children(unit.id)
-    for i, child in enumerate(children):
-        last = i == len(children) - 1
-        partners = ""
-        if child.level is Level.SUBBAG:
-            names = ", ".join(esc(u.short_name) for u in kb.counterparts(child.id))
-            partners = f" ↔ {names}" if names else ""
-        lines.append(f"{prefix}{'└' if last else '├'} {esc(child.short_name)}{partners}")
-        lines += _subtree(kb, child, prefix + ("    " if last else "│   "))
-    return lines
+# -- start, help and usage ---------------------------------------------------------------
 
 
-# -- help and usage --------------------------------------------------------------------
+def _how_to_ask(bot_username: str, *, in_group: bool) -> str:
+    if in_group:
+        mention = f"@{esc(bot_username)}"
+        return (
+            f"Di grup: <code>{mention} pertanyaan</code>, <code>/tanya pertanyaan</code>, "
+            "atau balas pesan saya."
+        )
+    return "Tulis saja pertanyaannya di sini, atau ketuk contoh di bawah."
+
+
+def start_html(*, bot_username: str, in_group: bool = False) -> str:
+    """The /start welcome: what the bot does and how to ask, in a few lines (examples are buttons)."""
+    return (
+        "👋 <b>Halo, saya Tupoksi Bot.</b>\n"
+        "Saya menjawab siapa yang mengurus suatu urusan di KPU Provinsi Banten: "
+        "Divisi dan Sub Bagiannya, menurut SOP.\n\n"
+        f"{_how_to_ask(bot_username, in_group=in_group)} Daftar perintah: /help"
+    )
 
 
 def help_html(kb: KnowledgeBase, *, bot_username: str, in_group: bool = False, is_admin: bool = False) -> str:
-    """The /start and /help text: what the bot does, how to ask, the commands."""
-    mention = f"@{esc(bot_username)}"
-    how = (
-        f"Di grup, sebut saya ({mention} pertanyaan), balas pesan saya, atau pakai "
-        f"/tanya@{esc(bot_username)} pertanyaan."
-        if in_group
-        else "Tulis saja pertanyaan Anda di sini, atau ketuk salah satu contoh di bawah."
-    )
-    commands = list(PUBLIC_COMMANDS) + (list(ADMIN_COMMANDS) if is_admin and not in_group else [])
+    """The /help text: how to ask, follow-ups, and the commands (the admins' too, in their chat)."""
+    commands = [c for c in PUBLIC_COMMANDS if c[0] != "help"]
+    commands += list(ADMIN_COMMANDS) if is_admin and not in_group else []
     command_lines = "\n".join(
         f"/{name}{esc(COMMAND_ARGUMENTS.get(name, ''))} — {esc(text)}" for name, text in commands
     )
     return "\n\n".join(
         [
-            "👋 <b>Halo, saya Tupoksi Bot.</b>\n"
-            "Saya membantu mencari siapa yang mengurus suatu urusan di KPU Provinsi Banten: "
-            "Divisi dan Sub Bagiannya, lengkap dengan tugasnya menurut SOP.",
-            how,
-            "<b>Contoh pertanyaan</b>\n" + "\n".join(f"• {esc(q)}" for q in EXAMPLE_QUESTIONS),
+            "<b>Cara bertanya</b>\n"
+            + _how_to_ask(bot_username, in_group=in_group)
+            + " Pertanyaan lanjutan boleh singkat, misalnya: <i>kalau distribusinya ke kab/kota?</i>",
             "<b>Perintah</b>\n" + command_lines,
-            f"<i>Sumber: SOP No. {esc(kb.source.number)} (versi {esc(kb.version)})</i>",
+            f"<i>Sumber: SOP No. {esc(kb.source.number)}</i>",
         ]
     )
 
 
 def example_buttons() -> Keyboard:
-    """One button per example question; pressing it asks the question."""
-    return _rows(Button(q, example_data(i)) for i, q in enumerate(EXAMPLE_QUESTIONS))
+    """One button per example question, with a short label; pressing it asks the question."""
+    return _rows(Button(label, example_data(i)) for i, (label, _) in enumerate(EXAMPLES))
 
 
 def ask_usage_html(bot_username: str, *, in_group: bool) -> str:

@@ -10,6 +10,8 @@ parsers return None for anything they do not recognise.
 kind       data                                                pressed
 =========  ==================================================  =====================
 ``u1``     ``u1:<unit id>``                                    open a unit's card
+``a1``     ``a1:<question id>:<unit id>``                      another unit for an answer (new message)
+``x1``     ``x1:<question id>``                                an answer in full (new message)
 ``l1``     ``l1:divisi`` / ``l1:subbag``                       list a level's units
 ``q1``     ``q1:<n>`` (index into the example questions)       ask an example
 ``f1``     ``f1:<question id>:1`` / ``:-1``                    👍 / 👎 on an answer
@@ -17,6 +19,7 @@ kind       data                                                pressed
 ``t1``     ``t1:<question id>[:<unit id> | :-]``               admin: teach menu
            ``t1:<question id>:#<learned id>:<duty>``           admin: the duty of a taught phrase
 ``d1``     ``d1:<question id>:<days, 0 = all>:<page>``         admin: dismiss (Abaikan)
+``h1``     ``h1:<question id>:<asker's message id>``           hand the question to admins
 =========  ==================================================  =====================
 """
 
@@ -28,12 +31,15 @@ MAX_CALLBACK_DATA = 64  # bytes
 MAX_DAYS = 36_500  # a window longer than this is a typo
 
 CB_UNIT = "u1"
+CB_ALTERNATIVE = "a1"
+CB_DETAIL = "x1"
 CB_LIST = "l1"
 CB_EXAMPLE = "q1"
 CB_FEEDBACK = "f1"
 CB_REVIEW_PAGE = "p1"
 CB_TEACH = "t1"
 CB_DISMISS = "d1"
+CB_HANDOFF = "h1"
 TEACH_DONE = "-"  # t1:<question id>:- closes the teach menu (never a unit id)
 
 _QUESTION_ID = re.compile(r"[0-9a-f]{1,32}")
@@ -66,6 +72,16 @@ def unit_data(unit_id: str) -> str:
     return callback_data(CB_UNIT, unit_id)
 
 
+def alternative_data(question_id: str, unit_id: str) -> str:
+    """Show ``unit_id`` as the unit for the question ``question_id``, in a new message."""
+    return callback_data(CB_ALTERNATIVE, f"{question_id}:{unit_id}")
+
+
+def detail_data(question_id: str) -> str:
+    """Show the full answer to ``question_id`` in a new message."""
+    return callback_data(CB_DETAIL, question_id)
+
+
 def list_data(level: str) -> str:
     """List the units of ``level``."""
     return callback_data(CB_LIST, level)
@@ -96,6 +112,11 @@ def dismiss_data(question_id: str, days: int | None, page: int) -> str:
     return callback_data(CB_DISMISS, f"{question_id}:{days or 0}:{page}")
 
 
+def handoff_data(question_id: str, message_id: int) -> str:
+    """Hand question ``question_id`` (asked in message ``message_id``) to the admins."""
+    return callback_data(CB_HANDOFF, f"{question_id}:{message_id}")
+
+
 # -- parsers ----------------------------------------------------------------------------
 
 
@@ -114,6 +135,23 @@ def parse_feedback(data: str | None) -> tuple[str, int] | None:
     if not _QUESTION_ID.fullmatch(question_id) or vote not in ("1", "-1"):
         return None
     return question_id, int(vote)
+
+
+def parse_alternative(data: str | None) -> tuple[str, str] | None:
+    """``(question id, unit id)`` of an alternative button, else None."""
+    value = parse_value(data, CB_ALTERNATIVE)
+    if value is None:
+        return None
+    question_id, _, unit_id = value.partition(":")
+    if not _QUESTION_ID.fullmatch(question_id) or not unit_id:
+        return None
+    return question_id, unit_id
+
+
+def parse_detail(data: str | None) -> str | None:
+    """The question id of a detail button, else None."""
+    value = parse_value(data, CB_DETAIL)
+    return value if value is not None and _QUESTION_ID.fullmatch(value) else None
 
 
 def parse_review_page(data: str | None) -> tuple[int | None, int] | None:
@@ -150,3 +188,14 @@ def parse_dismiss(data: str | None) -> tuple[str, int | None, int] | None:
     if not _QUESTION_ID.fullmatch(question_id) or page_data is None:
         return None
     return question_id, *page_data
+
+
+def parse_handoff(data: str | None) -> tuple[str, int] | None:
+    """``(question id, message id)`` of a hand-off button, else None."""
+    value = parse_value(data, CB_HANDOFF)
+    if value is None:
+        return None
+    question_id, _, message_id = value.partition(":")
+    if not _QUESTION_ID.fullmatch(question_id) or not (message_id.isascii() and message_id.isdigit()):
+        return None
+    return question_id, int(message_id)

@@ -7,7 +7,17 @@ Indonesian, as plain text: :mod:`bot.text.answers` escapes them for HTML,
 from __future__ import annotations
 
 from bot.core.answer import Answer, Assignment
+from bot.core.conversation import SmallTalk
 from bot.core.matcher import SURE, Reason
+from bot.core.model import Level
+
+LEVEL_ICON = {Level.DIVISI: "🏛", Level.SEKRETARIAT: "🏢", Level.BAGIAN: "🏢", Level.SUBBAG: "🗂"}
+LEVEL_LABEL = {
+    Level.DIVISI: "Divisi",
+    Level.SEKRETARIAT: "Sekretariat",
+    Level.BAGIAN: "Bagian",
+    Level.SUBBAG: "Sub Bagian",
+}
 
 # Confidence bands, in words people understand (score is in [0, 1]).
 CONFIDENCE_BANDS: tuple[tuple[float, str], ...] = (
@@ -17,7 +27,7 @@ CONFIDENCE_BANDS: tuple[tuple[float, str], ...] = (
 )
 
 DECLINE_MESSAGES = {
-    Reason.EMPTY: "Pertanyaannya kosong. Tulis saja, misalnya: siapa yang mengurus arsip surat masuk?",
+    Reason.EMPTY: "Urusan apa yang ingin ditanyakan?",  # the hint below gives an example
     Reason.CHITCHAT: (
         "Halo! Saya membantu mencari unit yang menangani suatu urusan di KPU Provinsi Banten. "
         "Tanyakan misalnya: siapa yang mengurus kenaikan gaji berkala?"
@@ -44,6 +54,21 @@ DECLINE_MESSAGES = {
     Reason.NO_MATCH: "Maaf, saya belum menemukan unit yang menangani hal itu dalam SOP.",
     Reason.LOW_SCORE: "Maaf, saya belum yakin unit mana yang menangani hal itu.",
 }
+# Small talk gets a short, kind reply of its own kind (and is never put up for review).
+SMALL_TALK_MESSAGES = {
+    SmallTalk.ASK_INTENT: (
+        "Silakan 😊 Tulis saja urusannya, misalnya: siapa yang mengurus SPJ perjalanan dinas?"
+    ),
+    SmallTalk.THANKS: "Sama-sama 🙏 Kalau ada urusan lain, tanya saja.",
+    SmallTalk.GREETING: (
+        "Halo 👋 Ada yang bisa saya bantu? Tulis urusannya, misalnya: siapa yang mengurus arsip surat masuk?"
+    ),
+    SmallTalk.ACKNOWLEDGEMENT: "👍 Siap. Kalau ada urusan lain, tanya saja.",
+    SmallTalk.OTHER: (
+        "Saya Tupoksi Bot 🤖, membantu mencari siapa yang mengurus suatu urusan di KPU Provinsi Banten. "
+        "Tanyakan misalnya: siapa yang mengurus kenaikan gaji berkala?"
+    ),
+}
 ASK_HINT = (
     'Coba sebut urusannya dengan kata kunci yang jelas, misalnya: "siapa yang mengurus SPJ perjalanan dinas?"'
 )
@@ -55,7 +80,9 @@ def confidence_label(score: float) -> str:
 
 
 def decline_message(answer: Answer) -> str:
-    """Why there is no answer, politely."""
+    """Why there is no answer, politely; small talk gets a reply of its kind."""
+    if answer.small_talk is not None:
+        return SMALL_TALK_MESSAGES[answer.small_talk]
     return DECLINE_MESSAGES.get(answer.reason, DECLINE_MESSAGES[Reason.NO_MATCH])
 
 

@@ -176,3 +176,60 @@ def test_a_unit_id_too_long_for_button_data_is_rejected(kb_copy: Path) -> None:
     long_id = "subbag-" + "x" * 40
     _write(path, path.read_text(encoding="utf-8").replace("id: subbag-sdm", f"id: {long_id}", 1))
     assert any("at most 40 characters" in p for p in _problems(kb_copy))
+
+
+def test_contacts_file_is_read_and_checked(kb_copy: Path) -> None:
+    (kb_copy / "contacts.yaml").write_text(
+        "units:\n"
+        "  subbag-keuangan:\n"
+        "    - role: Kasubbag\n"
+        "      name: Rina Marlina\n"
+        "      telegram: '@rina_keu'\n"
+        "      phone: 0254-200123\n",
+        encoding="utf-8",
+    )
+    kb = load_kb(kb_copy)
+    (person,) = kb.file_contacts("subbag-keuangan")
+    assert (person.role, person.name, person.username, person.phone) == (
+        "Kasubbag",
+        "Rina Marlina",
+        "rina_keu",
+        "0254-200123",
+    )
+    assert kb.file_contacts("subbag-hukum") == ()
+
+
+def test_contacts_file_problems_have_lines(kb_copy: Path) -> None:
+    (kb_copy / "contacts.yaml").write_text(
+        "units:\n"
+        "  subbag-entah:\n"
+        "    - {role: Kasubbag, name: X}\n"
+        "  subbag-hukum:\n"
+        "    - role: Kasubbag\n"
+        "    - role: Staf\n"
+        "      name: Y\n"
+        "      telegram: '@ab'\n"
+        "      email: y@example.org\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(KnowledgeBaseError) as raised:
+        load_kb(kb_copy)
+    messages = [str(p) for p in raised.value.problems]
+    assert any("contacts.yaml:2: unknown unit 'subbag-entah'" in m for m in messages)
+    assert any("contacts.yaml:5: missing key 'name'" in m for m in messages)
+    assert any("contacts.yaml:9: unknown key 'email'" in m for m in messages)
+    assert any("contacts.yaml:6:" in m and "Telegram username" in m for m in messages)
+
+
+def test_the_shipped_contacts_file_names_nobody(kb: KnowledgeBase) -> None:
+    assert kb.contacts == ()
+
+
+def test_contact_cues_are_two_lists(kb_copy: Path, kb: KnowledgeBase) -> None:
+    assert "kontak" in kb.lexicon.contact_cues and "kasubbag" in kb.lexicon.role_cues
+    lexicon = kb_copy / "lexicon.yaml"
+    text = lexicon.read_text(encoding="utf-8")
+    lexicon.write_text(text.replace("  roles:\n", "  people:\n", 1), encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError) as raised:
+        load_kb(kb_copy)
+    assert any("unknown key 'people' in contact_cues" in str(p) for p in raised.value.problems)

@@ -24,5 +24,6 @@ SETTINGS = (
     "RATE_LIMIT_PER_MINUTE",
     "ALLOWED_CHAT_IDS",
     "ERROR_CHAT_ID",
+    "ADMIN_CHAT_ID",
     "TZ",
 )

@@ -164,7 +164,9 @@ def button_count(call: Call) -> int:
 
 
 def mentions_sdm(call: Call) -> bool:
-    return "sub bagian sumber daya manusia" in plain(call.params.get("text")).lower()
+    """The message names Sub Bagian SDM, in full (private answers) or short (group answers)."""
+    text = plain(call.params.get("text")).lower()
+    return "sub bagian sumber daya manusia" in text or "subbag sdm" in text
 
 
 BURST_TOPICS = (

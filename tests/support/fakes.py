@@ -70,6 +70,8 @@ class FakeRequest(BaseRequest):
         self.unexpected: list[str] = []
         self.faults: dict[str, deque[ApiError | Exception]] = {}
         self._message_ids = itertools.count(1)
+        self.sent_messages: list[dict[str, Any]] = []
+        """Every message sendMessage returned, as Telegram returns it (to reply to, or press under)."""
 
     # -- BaseRequest -------------------------------------------------------------------
 
@@ -124,7 +126,9 @@ class FakeRequest(BaseRequest):
         return self.bot_user
 
     def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self._message(params)
+        sent = self._message(params)
+        self.sent_messages.append(sent)
+        return sent
 
     def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any] | bool:
         if "inline_message_id" in params:
@@ -168,13 +172,16 @@ class FakeRequest(BaseRequest):
             if chat_id < 0
             else {"id": chat_id, "type": "private", "first_name": "Budi"}
         )
-        return {
+        message = {
             "message_id": message_id or next(self._message_ids),
             "date": int(time.time()),
             "chat": chat,
             "from": self.bot_user,
             "text": params.get("text", ""),
         }
+        if isinstance(params.get("reply_markup"), dict):
+            message["reply_markup"] = params["reply_markup"]
+        return message
 
     # -- controlling and inspecting ----------------------------------------------------
 
@@ -324,6 +331,13 @@ def bot_message(text: str = "🏛 Divisi: ...", *, chat: dict[str, Any] | None =
 def reply_to_bot(text: str, *, user_id: int = USER_ID, chat_id: int = GROUP_ID) -> dict[str, Any]:
     """A group message replying to one of the bot's messages."""
     return group_text(text, user_id=user_id, chat_id=chat_id, reply_to=bot_message(chat=group_chat(chat_id)))
+
+
+def reply_to_sent(text: str, sent: dict[str, Any], *, user_id: int = USER_ID) -> dict[str, Any]:
+    """Someone replies ``text`` to ``sent``, a message the bot sent (see ``FakeRequest.sent_messages``)."""
+    chat = sent["chat"]
+    sender = user(user_id)
+    return _update(message=message(text, chat=chat, sender=sender, reply_to=sent))
 
 
 def reply_to_user(

@@ -147,7 +147,7 @@ async def test_odd_command_arguments_get_a_polite_usage_or_list_message(
             assert "tidak ditemukan" in text and "Pilih dari daftar" in text
             assert len(buttons(replies[0])) >= 6  # the list to pick from
         elif name == "/tanya":
-            assert "Tulis" in text  # how to ask
+            assert "misalnya" in text  # how to ask, with an example
         else:
             assert "<script>" not in text and ";DROP" not in text
     assert errors() == []

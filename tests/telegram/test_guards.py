@@ -149,10 +149,19 @@ async def test_a_foreign_group_is_told_once_and_left(make_bot: Any, errors: Any)
         assert bot.api.texts_to(OTHER_GROUP) == [PRIVATE_BOT_HTML]
         # The allowed group, and private chats (the list names no user), are served.
         await bot.send(fakes.mention(f"@{BOT_USERNAME} {SDM_QUESTION}"))
-        assert "Sumber Daya Manusia" in bot.api.texts_to(GROUP_ID)[-1]
+        assert "Subbag SDM" in bot.api.texts_to(GROUP_ID)[-1]
         await bot.send(fakes.private_text(SDM_QUESTION, user_id=STRANGER))
         assert "Sumber Daya Manusia" in bot.api.texts_to(STRANGER)[-1]
     assert [r for r in errors() if r.name != "bot.telegram.guards"] == []
+
+
+async def test_the_admin_group_for_hand_offs_is_never_left(make_bot: Any) -> None:
+    admin_group = -100_777
+    async with make_bot(allowed_chat_ids=frozenset({GROUP_ID}), admin_chat_id=admin_group) as bot:
+        await bot.send(bot_added(admin_group))
+        assert not bot.api.calls("leaveChat")
+        await bot.send(bot_added(OTHER_GROUP))
+        assert bot.api.calls("leaveChat")
 
 
 async def test_leaving_survives_a_group_where_the_bot_cannot_write(make_bot: Any, errors: Any) -> None:
@@ -166,7 +175,7 @@ async def test_leaving_survives_a_group_where_the_bot_cannot_write(make_bot: Any
 async def test_without_allowed_chat_ids_every_chat_is_served(make_bot: Any) -> None:
     async with make_bot() as bot:
         await bot.send(fakes.mention(f"@{BOT_USERNAME} {SDM_QUESTION}", chat_id=OTHER_GROUP))
-        assert "Sumber Daya Manusia" in bot.api.texts_to(OTHER_GROUP)[-1]
+        assert "Subbag SDM" in bot.api.texts_to(OTHER_GROUP)[-1]
         assert not bot.api.calls("leaveChat")
 
 

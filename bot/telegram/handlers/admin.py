@@ -1,4 +1,4 @@
-"""Admin commands in Telegram: review unanswered questions, teach units, reports, export, reload.
+"""Admin commands in Telegram: review unanswered questions, teach units, reports, export, reload, contacts.
 
 Admins are the numeric Telegram user ids in ``ADMIN_IDS``, never usernames. Every
 handler here goes through :func:`admin_only`: anyone else gets
@@ -10,7 +10,13 @@ see the data). Handlers stay short: parse the arguments, ask the storage and
 Buttons (kinds in :mod:`bot.text.answers`): ``p1:<days>:<page>`` turns /unanswered pages;
 ``t1:<query id>`` opens the teach menu for that question's group; ``t1:<query id>:<unit
 id>`` teaches it; ``t1:<query id>:-`` closes the menu. They look the question up in the
-database, so they keep working after a restart.
+database, so they keep working after a restart. Teaching a unit also answers the askers who
+handed that question to the admins (:func:`~bot.telegram.handlers.handoff.deliver_answers`).
+
+Contacts: ``/kontak`` lists every unit's people; ``/kontak <unit>`` one unit;
+``/kontak <unit> <Peran>: <Nama>, @username, <telepon>`` sets one person;
+``/kontak <unit> hapus <peran atau nama>`` removes; ``/kontak <unit> reset`` returns the
+unit to ``knowledge/contacts.yaml``. A line that cannot be used changes nothing and says why.
 """
 
 from __future__ import annotations
@@ -26,12 +32,15 @@ from typing import Any
 from telegram import CallbackQuery, Chat, Message, Update
 from telegram.ext import ContextTypes
 
+from bot.core.contacts import ContactError, parse_contact
+from bot.core.lookup import unit_named_first
 from bot.core.model import KnowledgeBase
 from bot.knowledge.loader import KnowledgeBaseError
 from bot.service import AlreadyTaught, NotTeachable, Service
 from bot.storage import Database, QueryRecord, Stats, StorageError
 from bot.telegram.arguments import UsageError, parse_days, parse_learned_id
 from bot.telegram.context import deps
+from bot.telegram.handlers.handoff import deliver_answers
 from bot.telegram.messaging import command_argument, edit_html, reply_html
 from bot.text import reports
 from bot.text.admin import (
@@ -75,7 +84,17 @@ from bot.text.admin import (
 )
 from bot.text.answers import ADMIN_ALIASES, STALE_BUTTON_TEXT, Keyboard
 from bot.text.callback_data import TEACH_DONE, parse_dismiss, parse_review_page, parse_teach
+from bot.text.contacts import (
+    all_contacts_html,
+    contact_problem_html,
+    contact_removed_note,
+    contact_reset_note,
+    contact_set_note,
+    unit_contacts_html,
+    unknown_unit_html,
+)
 from bot.text.exports import rows_to_xlsx
+from bot.text.handoff import delivered_note
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +110,8 @@ def _utc_offset(tz: tzinfo) -> timedelta:
     return datetime.now(tz).utcoffset() or timedelta(0)
 
 
-def _database(service: Service) -> Database:
+def database_of(service: Service) -> Database:
+    """The service's database; :class:`NoStorageError` (a polite notice) when it runs without one."""
     if service.database is None:
         raise NoStorageError
     return service.database
@@ -106,7 +126,8 @@ async def _say(update: Update, html: str) -> None:
 
 
 def admin_only(handler: Handler) -> Handler:
-    """Run ``handler`` only for admins (numeric id) in a private chat; map errors to notices.
+    """Run ``handler`` only for admins (numeric id) in a private chat (or the ``ADMIN_CHAT_ID``
+    group); map errors to notices.
 
     Usage errors, a missing database and database failures become one polite sentence.
     """
@@ -119,7 +140,8 @@ def admin_only(handler: Handler) -> Handler:
             await _say(update, REFUSAL_TEXT)
             return
         chat = update.effective_chat
-        if chat is None or chat.type != Chat.PRIVATE:
+        admin_chat = deps(context).settings.admin_chat_id
+        if chat is None or (chat.type != Chat.PRIVATE and chat.id != admin_chat):
             await _say(update, PRIVATE_ONLY_TEXT)
             return
         try:
@@ -139,7 +161,7 @@ def admin_only(handler: Handler) -> Handler:
 
 
 async def _review_page(service: Service, tz: tzinfo, days: int | None, page: int) -> tuple[str, Keyboard]:
-    database = _database(service)
+    database = database_of(service)
     await database.flush()  # include questions asked a moment ago
     total = await database.count_unanswered_groups(days)
     page = min(page, page_count(total) - 1)
@@ -179,7 +201,7 @@ async def dismiss_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """d1:<question id>:<days>:<page>: take the question off the review list for good, show the page."""
     callback = update.callback_query
     d = deps(context)
-    database = _database(d.service)
+    database = database_of(d.service)
     parsed = parse_dismiss(callback.data)
     if parsed is None:
         await callback.answer(STALE_BUTTON_TEXT)
@@ -201,7 +223,7 @@ async def teach_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """t1:<question id>[:<unit id> | :-]: open the teach menu, teach a unit, or close the menu."""
     callback = update.callback_query
     service = deps(context).service
-    database = _database(service)
+    database = database_of(service)
     parsed = parse_teach(callback.data)
     if parsed is None:
         await callback.answer(STALE_BUTTON_TEXT)
@@ -238,11 +260,16 @@ async def teach_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await callback.answer(NOT_TEACHABLE_TEXT, show_alert=True)
         return
     await callback.answer(taught_html(unit))
+    delivered = await deliver_answers(context.bot, service, record, unit, callback.from_user.id)
     taught = await service.taught(database, record.normalized)
-    note = (
-        taught_note(unit, result.resolved, still_unanswered=result.still_unanswered)
-        + "\n\n"
-        + duty_prompt(unit)
+    note = "\n\n".join(
+        part
+        for part in (
+            taught_note(unit, result.resolved, still_unanswered=result.still_unanswered),
+            delivered_note(delivered),
+            duty_prompt(unit),
+        )
+        if part
     )
     keyboard = duty_buttons(unit, question_id, result.learned_id)
     await edit_html(callback, teach_html(kb, record.text, taught, note=note, asking_duty=True), keyboard)
@@ -252,7 +279,7 @@ async def _pick_duty(
     callback: CallbackQuery, service: Service, record: QueryRecord, question_id: str, choice: str
 ) -> None:
     """``#<learned id>:<duty>``: record the duty, then back to the teach menu."""
-    database = _database(service)
+    database = database_of(service)
     learned, _, number = choice[1:].partition(":")
     phrase = next(
         (p for p in await service.taught(database, record.normalized) if str(p.id) == learned), None
@@ -273,7 +300,7 @@ async def lupakan_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     """/lupakan <id>: undo a teaching; without an id, how to use it and the learned phrases."""
     message = update.effective_message
     service = deps(context).service
-    database = _database(service)
+    database = database_of(service)
     argument = command_argument(message)
     if not argument:
         phrases = await database.learned_phrases()
@@ -308,7 +335,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     """/stats [hari]: numbers as text, then the chart as a photo."""
     message = update.effective_message
     service = deps(context).service
-    database = _database(service)
+    database = database_of(service)
     days = parse_days(command_argument(message), "statistik", STATS_DEFAULT_DAYS)
     await database.flush()
     stats = await database.report(days, utc_offset=_utc_offset(deps(context).settings.tz))
@@ -329,7 +356,7 @@ async def coverage_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     """/coverage [hari]: how often each unit and duty was the answer; what was never asked."""
     message = update.effective_message
     service = deps(context).service
-    database = _database(service)
+    database = database_of(service)
     days = parse_days(command_argument(message), "cakupan")
     await database.flush()
     report = reports.coverage_report(service.kb, await database.coverage(days))
@@ -347,7 +374,7 @@ async def out_of_scope_command(update: Update, context: ContextTypes.DEFAULT_TYP
     """/diluarcakupan [hari]: what was declined on purpose, grouped by reason."""
     message = update.effective_message
     d = deps(context)
-    database = _database(d.service)
+    database = database_of(d.service)
     days = parse_days(command_argument(message), "diluarcakupan", STATS_DEFAULT_DAYS)
     await database.flush()
     groups = await database.declined(days)
@@ -359,7 +386,7 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """/ekspor [hari]: the query log as an Excel workbook (office time, names, both cited duties)."""
     message = update.effective_message
     d = deps(context)
-    database, tz = _database(d.service), d.settings.tz
+    database, tz = database_of(d.service), d.settings.tz
     days = parse_days(command_argument(message), "ekspor")
     await database.flush()
     rows = await database.export_rows(days)
@@ -372,6 +399,58 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         filename=export_filename(datetime.now(tz).date()),
         caption=export_caption(len(rows), days, datetime.now(tz).tzname() or ""),
     )
+
+
+# -- contacts --------------------------------------------------------------------------------
+
+REMOVE_WORD = "hapus"
+RESET_WORD = "reset"
+
+
+@admin_only
+async def kontak_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/kontak [unit [Peran: Nama, @username, telepon | hapus <siapa> | reset]]."""
+    message = update.effective_message
+    service = deps(context).service
+    kb = service.kb
+    argument = command_argument(message)
+    if not argument:
+        html = all_contacts_html(kb, service.contacts, service.contacts_set_in_telegram)
+        await reply_html(message, html)
+        return
+    head, colon, tail = argument.partition(":")
+    found = unit_named_first(kb, head if colon else argument)
+    if found is None:
+        await reply_html(message, unknown_unit_html(head if colon else argument))
+        return
+    unit, rest = found
+    admin_id = update.effective_user.id if update.effective_user else 0
+    words = rest.split()
+    note = ""
+    if colon:
+        try:
+            contact = parse_contact(f"{rest}:{tail}")
+            await service.set_contact(database_of(service), unit, contact, admin_id)
+        except ContactError as exc:
+            await reply_html(message, contact_problem_html(exc))
+            return
+        note = contact_set_note(contact)
+    elif words and words[0].lower() == REMOVE_WORD and len(words) > 1:
+        who = " ".join(words[1:])
+        removed = await service.remove_contact(database_of(service), unit, who, admin_id)
+        note = contact_removed_note(who, removed)
+    elif [w.lower() for w in words] == [RESET_WORD]:
+        note = contact_reset_note(await service.reset_contacts(database_of(service), unit))
+    elif words:  # "<unit> Nama" without "Peran:"
+        await reply_html(message, contact_problem_html(ContactError("no_role", "no colon")))
+        return
+    html = unit_contacts_html(
+        unit,
+        service.contacts(unit.id),
+        set_in_telegram=service.contacts_set_in_telegram(unit.id),
+        note=note,
+    )
+    await reply_html(message, html)
 
 
 # -- reload ----------------------------------------------------------------------------------
@@ -408,6 +487,7 @@ ADMIN_COMMAND_HANDLERS: dict[str, Handler] = {
     "diluarcakupan": out_of_scope_command,
     "lupakan": lupakan_command,
     "muatulang": reload_command,
+    "kontak": kontak_command,
 }
 """Admin commands by their Indonesian names (the menu); :data:`ADMIN_ALIASES` add the English ones."""
 

@@ -1,6 +1,8 @@
-"""Inline mode: ``@bot <pertanyaan>`` in any chat offers the likely units as answer cards."""
+"""Inline mode: ``@bot <pertanyaan>`` in any chat offers the likely units (and their people) as cards."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from telegram import InlineQueryResultArticle, InlineQueryResultsButton, InputTextMessageContent, Update
 from telegram.ext import ContextTypes
@@ -55,7 +57,10 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await inline.answer(_example_articles(service), cache_time=INLINE_CACHE_SECONDS)
         return
     kb = service.kb
-    units = likely_units(kb, service.matcher.match(question))
+    units = [
+        replace(a, contacts=service.contacts(a.unit.id))
+        for a in likely_units(kb, service.matcher.match(question))
+    ]
     results = [_unit_article(kb, question, a) for a in units]
     button = None if results else InlineQueryResultsButton(NO_INLINE_RESULT_TEXT, start_parameter="tanya")
     await inline.answer(results, cache_time=INLINE_CACHE_SECONDS, button=button)

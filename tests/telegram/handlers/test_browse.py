@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.core.model import KnowledgeBase, Level
 from bot.telegram.context import deps
-from bot.text.answers import EXAMPLE_QUESTIONS
+from bot.text.answers import EXAMPLE_QUESTIONS, EXAMPLES
 from tests.support import fakes
 from tests.support.fakes import BOT_USERNAME, buttons
 from tests.support.harness import ADMIN_ID, Harness
@@ -14,15 +16,30 @@ from tests.support.harness import ADMIN_ID, Harness
 # -- /start and /help -------------------------------------------------------------------
 
 
-async def test_start_introduces_the_bot_with_three_example_buttons(bot: Harness) -> None:
+PHONE_BUTTON = 30  # characters a full-width button shows on a phone without cutting
+PHONE_SCREEN_LINES = 8  # a welcome that fits above its buttons without scrolling
+
+
+async def test_start_is_a_short_welcome_with_three_example_buttons_that_fit_a_phone(bot: Harness) -> None:
     await bot.send(fakes.command("/start"))
     (reply,) = bot.sent()
-    assert "Tupoksi Bot" in reply["text"]
-    assert "/divisi" in reply["text"] and "/struktur" in reply["text"]
-    assert "/muatulang" not in reply["text"] and "/reload" not in reply["text"]  # not an admin
+    assert "Tupoksi Bot" in reply["text"] and "/help" in reply["text"]
+    assert reply["text"].count("\n") < PHONE_SCREEN_LINES
+    assert not any(q in reply["text"] for q in EXAMPLE_QUESTIONS)  # the examples are the buttons
     labels = [label for label, _ in buttons(reply)]
-    assert labels == list(EXAMPLE_QUESTIONS)
+    assert labels == [label for label, _ in EXAMPLES]
+    assert all(len(label) <= PHONE_BUTTON for label in labels)
     assert all(data.startswith("q1:") for _, data in buttons(reply))
+
+
+async def test_help_is_the_commands_not_the_welcome(bot: Harness) -> None:
+    await bot.send(fakes.command("/start"))
+    await bot.send(fakes.command("/help"))
+    start, help_ = (m["text"] for m in bot.sent())
+    assert start != help_
+    assert "/divisi" in help_ and "/struktur" in help_ and "/tanya" in help_
+    assert "/muatulang" not in help_ and "/reload" not in help_  # not an admin
+    assert "Halo" not in help_ and buttons(bot.sent()[-1]) == []
 
 
 async def test_help_lists_admin_commands_only_for_admins_in_private(bot: Harness) -> None:
@@ -98,12 +115,23 @@ async def test_unknown_unit_name_says_so_and_offers_the_list(bot: Harness) -> No
     assert len(buttons(reply)) == 7
 
 
-async def test_struktur_shows_every_unit_in_a_tree(bot: Harness, kb: KnowledgeBase) -> None:
+async def test_struktur_shows_every_unit_readable_at_phone_width(bot: Harness, kb: KnowledgeBase) -> None:
     await bot.send(fakes.command("/struktur"))
     text = bot.api.last_text()
     for unit in kb.units:
-        assert unit.short_name in text or unit.name in text
-    assert "├" in text and "└" in text
+        assert unit.short_name in text
+    # Telegram's font is proportional: no drawn connectors that only line up in a fixed font.
+    assert not set("│├└┌┐┘┬┴┼─") & set(text)
+    plain_lines = [re.sub(r"<[^>]+>", "", line) for line in text.splitlines()]
+    assert max(len(line) for line in plain_lines) <= 45  # a phone shows ~40: at most a short wrap
+    # Every Sub Bagian sits under its Bagian, with the Divisi it works with right below it.
+    for subbag in kb.units_at(Level.SUBBAG):
+        line = plain_lines.index(f"• {subbag.short_name}")
+        bagian = kb.unit(subbag.parent or "")
+        assert max(i for i, x in enumerate(plain_lines[:line]) if x == bagian.short_name) < line
+        partners = [x.removeprefix("  ↔ ") for x in plain_lines[line + 1 :] if x.startswith("  ↔ ")]
+        for partner in kb.counterparts(subbag.id):
+            assert partner.short_name in partners
 
 
 # -- buttons ----------------------------------------------------------------------------
