@@ -225,8 +225,9 @@ _UNIT_WORDS = frozenset(
 # Length of the shared prefix that makes an unknown word "related" to a KB word.
 RELATED_PREFIX = 5
 
-# From this many index documents on, question coverage is accumulated in numpy arrays
-# (posting lists as int arrays); below it Python dicts are faster. Same sums either way.
+# From this many index documents on (counted when the matcher is built), the index is a
+# _CompactIndex of numpy arrays and questions are scored in numpy; below it Python dicts and
+# sets are faster. Same sums in the same order either way.
 VECTOR_DOCS = 1000
 
 
