@@ -148,3 +148,10 @@ async def running(
     for _, params in api.records:
         if isinstance(params.get("text"), str):
             assert valid_telegram_html(params["text"]) == [], params["text"]
+
+
+def with_database(kb: KnowledgeBase, log: QuestionLog, **settings: Any) -> Any:
+    """:func:`running` with a real database, the admin, and no rate limits (unless ``settings``
+    say otherwise): the setting of the tests that press buttons and read what was stored."""
+    settings.setdefault("rate_limit_per_minute", 0)
+    return running(kb, None, log, rate_limiter=False, admin_ids=frozenset({ADMIN_ID}), **settings)

@@ -62,15 +62,6 @@ FACT_QUESTION = "berapa jumlah DPT banten"
 HOSTILE = '<script>alert("x")</script> & <b>tebal</b>'
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Database]:
-    log = await open_database(tmp_path / "data" / "tupoksi.sqlite3")
-    try:
-        yield log
-    finally:
-        await log.close()
-
-
 def admin_bot(
     kb: KnowledgeBase, store: QuestionLog | None, **settings: Any
 ) -> AbstractAsyncContextManager[Harness]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,28 +17,14 @@ from bot.core.model import KnowledgeBase
 from bot.storage import Database, open_database
 from tests.support import fakes
 from tests.support.fakes import USER_ID
-from tests.support.harness import ADMIN_ID, Harness, running
+from tests.support.harness import ADMIN_ID, Harness, running, with_database
 
 SET_KASUBBAG = "/kontak subbag keuangan Kasubbag: Rina Marlina, @rina_keu, 0254-200123 ext. 12"
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Database]:
-    log = await open_database(tmp_path / "data" / "tupoksi.sqlite3")
-    try:
-        yield log
-    finally:
-        await log.close()
-
-
-def contacts_bot(kb: KnowledgeBase, store: Database, **settings: Any) -> Any:
-    settings.setdefault("rate_limit_per_minute", 0)
-    return running(kb, None, store, rate_limiter=False, admin_ids=frozenset({ADMIN_ID}), **settings)
-
-
-@pytest.fixture
 async def bot(kb: KnowledgeBase, store: Database) -> AsyncIterator[Harness]:
-    async with contacts_bot(kb, store) as harness:
+    async with with_database(kb, store) as harness:
         yield harness
 
 
@@ -121,7 +106,7 @@ async def test_a_contact_question_answered_is_not_put_up_for_review(bot: Harness
 
 async def test_replacing_removing_and_resetting_contacts(kb: KnowledgeBase, store: Database) -> None:
     from_file = with_file_contacts(kb, subbag_hukum=(Contact("Kasubbag", "Dari Berkas"),))
-    async with contacts_bot(from_file, store) as bot:
+    async with with_database(from_file, store) as bot:
         await bot.send(fakes.private_text("kontak subbag hukum"))
         assert "Dari Berkas" in bot.last()
 
@@ -154,9 +139,9 @@ async def test_replacing_removing_and_resetting_contacts(kb: KnowledgeBase, stor
 
 async def test_contacts_set_in_telegram_survive_a_restart(kb: KnowledgeBase, tmp_path: Path) -> None:
     path = tmp_path / "restart" / "tupoksi.sqlite3"
-    async with await open_database(path) as first, contacts_bot(kb, first) as bot:
+    async with await open_database(path) as first, with_database(kb, first) as bot:
         await bot.admin(SET_KASUBBAG)
-    async with await open_database(path) as second, contacts_bot(kb, second) as bot:
+    async with await open_database(path) as second, with_database(kb, second) as bot:
         await bot.send(fakes.private_text("siapa kasubbag keuangan?"))
         assert "Rina Marlina" in bot.last()
 
@@ -194,7 +179,7 @@ async def test_contact_text_is_escaped(bot: Harness) -> None:
 
 
 async def test_the_admin_menu_lists_kontak(kb: KnowledgeBase, store: Database) -> None:
-    async with contacts_bot(kb, store, forget_start=False) as bot:
+    async with with_database(kb, store, forget_start=False) as bot:
         admin_menus = [
             c for c in bot.api.calls("setMyCommands") if c.get("scope", {}).get("chat_id") == ADMIN_ID
         ]

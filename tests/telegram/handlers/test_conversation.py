@@ -7,13 +7,12 @@ others in the chat would see, and what reaches the admins' review list.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.core.model import KnowledgeBase
-from bot.storage import Database, open_database
+from bot.storage import Database
 from bot.telegram.memory import KEEP_SECONDS
 from bot.text.answers import STALE_BUTTON_TEXT
 from tests.support import fakes
@@ -27,15 +26,6 @@ DISTRIBUTION = "kalau distribusinya ke kab/kota?"
 WHO_THEN = "itu siapa sih yang ngurus?"
 OWN_TOPIC = "terus kalau yang ngurus SPJ-nya?"
 EDITS = ("editMessageText", "editMessageReplyMarkup")
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "tupoksi.sqlite3")
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 @pytest.fixture

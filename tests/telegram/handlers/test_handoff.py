@@ -17,7 +17,7 @@ from bot.core.model import KnowledgeBase
 from bot.storage import Database, open_database
 from tests.support import fakes
 from tests.support.fakes import GROUP_ID, USER_ID, buttons
-from tests.support.harness import ADMIN_ID, Harness, running
+from tests.support.harness import ADMIN_ID, Harness, running, with_database
 
 UNKNOWN = "siapa yang urus klub mancing"
 OTHER_ID = 4343
@@ -25,22 +25,8 @@ ADMIN_GROUP = -100555
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Database]:
-    log = await open_database(tmp_path / "data" / "tupoksi.sqlite3")
-    try:
-        yield log
-    finally:
-        await log.close()
-
-
-def handoff_bot(kb: KnowledgeBase, store: Database, **settings: Any) -> Any:
-    settings.setdefault("rate_limit_per_minute", 0)
-    return running(kb, None, store, rate_limiter=False, admin_ids=frozenset({ADMIN_ID}), **settings)
-
-
-@pytest.fixture
 async def bot(kb: KnowledgeBase, store: Database) -> AsyncIterator[Harness]:
-    async with handoff_bot(kb, store) as harness:
+    async with with_database(kb, store) as harness:
         yield harness
 
 
@@ -122,13 +108,13 @@ def question_text_normalized(bot: Harness, text: str) -> str:
 
 async def test_a_pending_hand_off_survives_a_restart(kb: KnowledgeBase, tmp_path: Path) -> None:
     path = tmp_path / "restart" / "tupoksi.sqlite3"
-    async with await open_database(path) as first, handoff_bot(kb, first) as bot:
+    async with await open_database(path) as first, with_database(kb, first) as bot:
         await bot.send(fakes.private_text(UNKNOWN))
         question_id = handoff_button(bot.sent()[-1])
         await bot.press(question_id, user_id=USER_ID)
         (to_admin,) = to_chat(bot, ADMIN_ID)
         asked_in = int(question_id.rsplit(":", 1)[1])
-    async with await open_database(path) as second, handoff_bot(kb, second) as bot:
+    async with await open_database(path) as second, with_database(kb, second) as bot:
         await teach(bot, to_admin, "subbag-sdm")
         (delivered,) = [p for p in to_chat(bot, USER_ID) if "Jawaban dari admin" in p["text"]]
         assert "Sumber Daya Manusia" in delivered["text"]
@@ -138,7 +124,7 @@ async def test_a_pending_hand_off_survives_a_restart(kb: KnowledgeBase, tmp_path
 async def test_hand_offs_go_to_the_admin_group_and_are_answered_there(
     kb: KnowledgeBase, store: Database
 ) -> None:
-    async with handoff_bot(kb, store, admin_chat_id=ADMIN_GROUP) as bot:
+    async with with_database(kb, store, admin_chat_id=ADMIN_GROUP) as bot:
         await bot.send(fakes.private_text(UNKNOWN))
         await bot.press(handoff_button(bot.sent()[-1]), user_id=USER_ID)
         assert to_chat(bot, ADMIN_ID) == []
