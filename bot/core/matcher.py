@@ -465,13 +465,18 @@ class Matcher:
         if named:
             # The work described decides, not the unit the asker guessed: rank without the
             # unit's name first, and fall back to the name only when the rest says too little.
-            described = self._judge(question, norm.without(name_spans), named)
+            described = self._judge(question, norm.without(name_spans), named, name_spans)
             if described.answered:
                 return described
-        return self._judge(question, norm, named)
+        return self._judge(question, norm, named, name_spans)
 
-    def _judge(self, question: str, norm: Normalized, named: tuple[str, ...]) -> MatchResult:
-        """Rank ``norm`` and decide; an empty ``norm`` is a question with nothing left to rank."""
+    def _judge(
+        self, question: str, norm: Normalized, named: tuple[str, ...], name_spans: list[range]
+    ) -> MatchResult:
+        """Rank ``norm`` and decide; an empty ``norm`` is a question with nothing left to rank.
+
+        ``name_spans``: where the question names units (their words stay in ``norm.words``).
+        """
         if not norm.groups:
             return MatchResult(question, norm.text, False, Reason.NO_MATCH, corrections=norm.corrections)
         rankings, coverage = self._rank(norm)
@@ -486,7 +491,7 @@ class Matcher:
             corrections=norm.corrections,
             named=named,
         )
-        reason = self._decide(question, norm, result, coverage)
+        reason = self._decide(question, norm, result, coverage, name_spans)
         return replace(result, answered=reason is Reason.ANSWERED, reason=reason, unsure=self._unsure(result))
 
     def _unsure(self, result: MatchResult) -> bool:
@@ -531,16 +536,15 @@ class Matcher:
                 spans.append(range(i + 1, end))
         return spans
 
-    def _addressed_to_unit(self, norm: Normalized) -> bool:
+    def _addressed_to_unit(self, norm: Normalized, spans: list[range]) -> bool:
         """The message opens by naming a unit ("Divisi Data, tolong ..."): it is for that unit."""
-        _, spans = self._named_units(norm)
         stopwords = self.kb.lexicon.stopwords
         return any(all(word in stopwords for word in norm.words[: span.start]) for span in spans)
 
-    def _claimed(self, norm: Normalized) -> bool:
+    @staticmethod
+    def _claimed(norm: Normalized, spans: list[range]) -> bool:
         """A unit named as the owner of the work ("urusan subbag umum ya?", "tugasnya divisi
         hukum kan?"): the asker wants to know who handles it, even without a question word."""
-        _, spans = self._named_units(norm)
         return any(span.start > 0 and norm.words[span.start - 1] in _OWNERSHIP for span in spans)
 
     def _named_units(self, norm: Normalized) -> tuple[tuple[str, ...], list[range]]:
@@ -815,10 +819,12 @@ class Matcher:
             duty = best_ref
         return replace(candidate, duty=duty)
 
-    def _decide(self, question: str, norm: Normalized, result: MatchResult, coverage: float) -> Reason:
+    def _decide(
+        self, question: str, norm: Normalized, result: MatchResult, coverage: float, name_spans: list[range]
+    ) -> Reason:
         """The scope gate first (what this bot never answers), then the evidence."""
         cues = self._cues
-        handler = cues.handler(norm) or cues.asks_who_does(norm, question) or self._claimed(norm)
+        handler = cues.handler(norm) or cues.asks_who_does(norm, question) or self._claimed(norm, name_spans)
         asks = cues.question_word(norm)
         if handler and not asks and cues.asks_number_or_time(norm):
             handler = False  # "PKPU nomor berapa yang ngatur kampanye?" asks a number, not who
@@ -841,7 +847,9 @@ class Matcher:
             return Reason.BOT_TASK
         if not handler:
             # "hitung 2,5% dari 1.350.000"; but "Divisi Data, tolong bikinin poster" asks a unit
-            if (cues.bot_task(question) or cues.computes(question)) and not self._addressed_to_unit(norm):
+            if (cues.bot_task(question) or cues.computes(question)) and not self._addressed_to_unit(
+                norm, name_spans
+            ):
                 return Reason.BOT_TASK
             if cues.has(norm, Cue.WISH) and not asks:  # "mohon maaf lahir batin" is no request
                 return Reason.CHITCHAT
